@@ -33,15 +33,12 @@ func newRootCmd(environ []string) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.server, "server", envOr(environ, "LSDVR_SERVER", "http://127.0.0.1:8080"), "address of the lsdvr server (env LSDVR_SERVER)")
 	root.PersistentFlags().StringVar(&g.token, "token", envOr(environ, "LSDVR_TOKEN", ""), "API token (env LSDVR_TOKEN)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print machine-readable JSON")
-	for _, add := range subcommands {
-		root.AddCommand(add(g))
-	}
+	// One line per subcommand; each lives in a file of its own.
+	root.AddCommand(
+		newServeCmd(g),
+	)
 	return root
 }
-
-// subcommands is filled by each subcommand's file, so adding one touches
-// only that file.
-var subcommands []func(*globals) *cobra.Command
 
 func (g *globals) client() (*client.Client, error) {
 	return client.New(g.server, g.token)
