@@ -19,3 +19,5 @@
 // endpoint there), and subscribers registered with Bus.Subscribe see the
 // event only after the transaction has committed, in seq order.
 package event
+
+//go:generate go run ./gendocs -out ../../docs
