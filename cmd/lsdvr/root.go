@@ -36,6 +36,7 @@ func newRootCmd(environ []string) *cobra.Command {
 	// One line per subcommand; each lives in a file of its own.
 	root.AddCommand(
 		newServeCmd(g),
+		newDoctorCmd(g),
 		newConfigCmd(g),
 	)
 	return root
