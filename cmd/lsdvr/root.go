@@ -38,6 +38,8 @@ func newRootCmd(environ []string) *cobra.Command {
 		newServeCmd(g),
 		newDoctorCmd(g),
 		newConfigCmd(g),
+		newChannelCmd(g),
+		newVODCmd(g),
 	)
 	return root
 }

@@ -5,16 +5,24 @@ import "time"
 // Channel is a watched source: a Twitch login or any URL that streamlink or
 // ffmpeg can open.
 type Channel struct {
-	ID        int64     `json:"id" jsonschema_description:"Database id of the channel."`
-	Name      string    `json:"name" jsonschema_description:"Short, filesystem-safe name; also the storage folder."`
-	Provider  string    `json:"provider" jsonschema_description:"Where the channel lives: twitch or stream (any URL)."`
-	URL       string    `json:"url" jsonschema_description:"Address the channel is watched at."`
-	Quality   string    `json:"quality,omitempty" jsonschema_description:"Preferred quality, e.g. best or 720p,best."`
-	IsLive    bool      `json:"is_live" jsonschema_description:"Whether the channel is live now."`
-	Title     string    `json:"title,omitempty" jsonschema_description:"Current or last known stream title."`
-	Category  string    `json:"category,omitempty" jsonschema_description:"Current or last known category (game)."`
-	CreatedAt time.Time `json:"created_at" jsonschema_description:"When the channel was added."`
-	UpdatedAt time.Time `json:"updated_at" jsonschema_description:"When the channel record last changed."`
+	ID              int64     `json:"id" jsonschema_description:"Database id of the channel."`
+	Name            string    `json:"name" jsonschema_description:"Short, filesystem-safe name; also the storage folder."`
+	Provider        string    `json:"provider" jsonschema_description:"Where the channel lives: twitch or stream (any URL)."`
+	URL             string    `json:"url" jsonschema_description:"Address the channel is watched at."`
+	Quality         string    `json:"quality,omitempty" jsonschema_description:"Preferred quality, e.g. best or 720p,best."`
+	Backend         string    `json:"backend" jsonschema_description:"Capture tool: auto, streamlink or ffmpeg."`
+	PollIntervalSec int       `json:"poll_interval_sec" jsonschema_description:"Seconds between live checks; at least 15."`
+	Enabled         bool      `json:"enabled" jsonschema_description:"Whether the channel is watched and recorded."`
+	KeepLast        int       `json:"keep_last" jsonschema_description:"Retention: keep at most this many finished VODs; 0 means no limit."`
+	KeepGB          float64   `json:"keep_gb" jsonschema_description:"Retention: keep at most this many gigabytes (10^9 bytes) of VODs; 0 means no limit."`
+	IsLive          bool      `json:"is_live" jsonschema_description:"Whether the channel is live now."`
+	Title           string    `json:"title,omitempty" jsonschema_description:"Current or last known stream title."`
+	Category        string    `json:"category,omitempty" jsonschema_description:"Current or last known category (game)."`
+	CreatedAt       time.Time `json:"created_at" jsonschema_description:"When the channel was added."`
+	UpdatedAt       time.Time `json:"updated_at" jsonschema_description:"When the channel record last changed."`
+	// DeletedAt is set only in the channel_updated event sent when the
+	// channel is removed, so receivers can tell a removal from a change.
+	DeletedAt *time.Time `json:"deleted_at,omitempty" jsonschema_description:"Set only when the channel was just removed."`
 }
 
 // VOD is one recorded broadcast (BaseVOD in the original catalogue).
