@@ -24,6 +24,7 @@ import (
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/logevent"
 	"github.com/lsdvr/lsdvr/internal/notify"
+	"github.com/lsdvr/lsdvr/internal/record"
 	"github.com/lsdvr/lsdvr/internal/store"
 )
 
@@ -176,9 +177,13 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.onStop("notifications", notifier.Stop)
 
+	library := record.NewLibrary(a.db, a.bus, filepath.Join(opts.DataDir, "storage"), nil)
+
 	resources := []api.Resource{
 		&api.Health{DB: a.db, Version: opts.Version},
 		api.NewConfigResource(a.cfg, a.bus),
+		api.NewChannels(library),
+		api.NewVODs(library),
 	}
 	srv := api.New(a.logger.With("module", "api"), resources...)
 	srv.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
