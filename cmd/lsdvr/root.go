@@ -37,9 +37,12 @@ func newRootCmd(environ []string) *cobra.Command {
 	root.AddCommand(
 		newServeCmd(g),
 		newDoctorCmd(g),
+		newEventsCmd(g),
 		newConfigCmd(g),
+		newJobCmd(g),
 		newChannelCmd(g),
 		newVODCmd(g),
+		newWebhookCmd(g),
 	)
 	return root
 }

@@ -28,6 +28,10 @@ type Route struct {
 
 // Server serves the HTTP API. Routes come from the resources passed to New.
 type Server struct {
+	// Authorize, when set, runs before every route under /api/ except the
+	// websocket (which checks at its upgrade); an error answers 401.
+	Authorize func(*http.Request) error
+
 	mux    *http.ServeMux
 	logger *slog.Logger
 }
@@ -57,7 +61,15 @@ func New(logger *slog.Logger, resources ...Resource) *Server {
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.Authorize != nil && strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/api/v1/ws" {
+		if err := s.Authorize(r); err != nil {
+			writeError(w, r, s.logger, err)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) wrap(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -22,10 +22,13 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/config"
 	"github.com/lsdvr/lsdvr/internal/event"
+	"github.com/lsdvr/lsdvr/internal/job"
 	"github.com/lsdvr/lsdvr/internal/logevent"
 	"github.com/lsdvr/lsdvr/internal/notify"
 	"github.com/lsdvr/lsdvr/internal/record"
 	"github.com/lsdvr/lsdvr/internal/store"
+	"github.com/lsdvr/lsdvr/internal/webhook"
+	"github.com/lsdvr/lsdvr/internal/ws"
 )
 
 // Options are the command-line settings of `lsdvr serve`.
@@ -179,14 +182,63 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 
 	library := record.NewLibrary(a.db, a.bus, filepath.Join(opts.DataDir, "storage"), nil)
 
+	// The hub subscribes to the bus, so it exists before the first publish.
+	auth := bearerAuth(a.cfg)
+	hub := ws.New(ws.Config{Version: opts.Version, Registerer: a.registry, Authorize: auth,
+		SendBuffer: set.WS.SendBuffer, PingInterval: set.WS.PingInterval}, a.db, a.bus, a.logger.With("module", "ws"))
+
+	hooks, err := webhook.New(webhookConfig(set.Webhook, a.registry), a.db, a.bus, a.logger.With("module", "webhook"))
+	if err != nil {
+		return nil, err
+	}
+
+	jobs, err := job.New(job.Config{EventRetention: set.Events.Retention}, a.db, a.bus, a.logger.With("module", "job"))
+	if err != nil {
+		return nil, err
+	}
+
 	resources := []api.Resource{
 		&api.Health{DB: a.db, Version: opts.Version},
 		api.NewConfigResource(a.cfg, a.bus),
 		api.NewChannels(library),
 		api.NewVODs(library),
+		api.NewEvents(a.db, a.bus),
+		api.NewJobs(jobs),
+		api.NewWebhooks(hooks),
 	}
 	srv := api.New(a.logger.With("module", "api"), resources...)
+	srv.Authorize = auth
 	srv.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	srv.Handle("GET /api/v1/ws", hub)
+
+	// Attempts are kept as long as events; the failing check backs up the
+	// one made on every attempt result, for endpoints that stopped being tried.
+	attemptRetention := set.Events.Retention
+	if attemptRetention <= 0 {
+		attemptRetention = job.DefaultEventRetention
+	}
+	if err := jobs.AddPeriodic("maintenance.prune_webhook_attempts", time.Hour, func(ctx context.Context) error {
+		_, err := hooks.PruneAttempts(ctx, time.Now().Add(-attemptRetention))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := jobs.AddPeriodic("maintenance.check_failing_webhooks", 15*time.Minute, hooks.CheckFailing); err != nil {
+		return nil, err
+	}
+
+	if err := hooks.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.onStop("webhook delivery", hooks.Stop)
+	if err := jobs.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.onStop("jobs", jobs.Stop)
+	if err := hub.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.onStop("websocket", hub.Stop)
 
 	a.listener, err = net.Listen("tcp", set.Server.Listen)
 	if err != nil {
@@ -264,4 +316,33 @@ func parseLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// webhookConfig translates the configuration, where 0 turns jitter, the
+// disable period and response logging off, into webhook.Config, where 0
+// means the default and a negative value means off.
+func webhookConfig(s config.WebhookSettings, reg prometheus.Registerer) webhook.Config {
+	offIfZero := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	c := webhook.Config{
+		Schedule:      s.Schedule,
+		Jitter:        offIfZero(s.Jitter),
+		Timeout:       s.Timeout,
+		DisableAfter:  s.DisableAfter,
+		Workers:       s.Workers,
+		PerEndpoint:   s.PerEndpoint,
+		ResponseLimit: s.ResponseLimit,
+		Registerer:    reg,
+	}
+	if s.DisableAfter == 0 {
+		c.DisableAfter = -1
+	}
+	if s.ResponseLimit == 0 {
+		c.ResponseLimit = -1
+	}
+	return c
 }
