@@ -20,7 +20,7 @@ func newChannelCmd(g *globals) *cobra.Command {
 		Use:   "channel",
 		Short: "Add, list and remove watched channels",
 	}
-	cmd.AddCommand(newChannelAddCmd(g), newChannelListCmd(g), newChannelRmCmd(g))
+	cmd.AddCommand(newChannelAddCmd(g), newChannelListCmd(g), newChannelRmCmd(g), newChannelRecordCmd(g))
 	return cmd
 }
 
@@ -126,6 +126,37 @@ func newChannelRmCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&deleteVODs, "delete-vods", false, "also delete the channel's VODs and their files")
 	return cmd
+}
+
+func newChannelRecordCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "record NAME|ID",
+		Short: "Check a channel now and record it if it is live",
+		Long: `Check a channel now and record it if it is live, without waiting for the
+next poll. The recording goes on in the server; follow it with lsdvr job list
+or lsdvr events tail. Fails when the channel is offline or already recording.`,
+		Example: "  lsdvr channel record demo",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ch, err := resolveChannel(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			v, err := c.RecordChannel(cmd.Context(), ch.ID)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), v)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "recording channel %s: vod %s (id %d)\n", ch.Name, v.Basename, v.ID)
+			return err
+		},
+	}
 }
 
 // resolveChannel finds a channel by name first, then by id, so that a

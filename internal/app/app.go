@@ -18,12 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/config"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/job"
 	"github.com/lsdvr/lsdvr/internal/logevent"
+	"github.com/lsdvr/lsdvr/internal/media"
 	"github.com/lsdvr/lsdvr/internal/notify"
 	"github.com/lsdvr/lsdvr/internal/record"
 	"github.com/lsdvr/lsdvr/internal/store"
@@ -158,6 +160,9 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.logger = slog.New(logs)
+	// Packages that log without a logger of their own use the default one:
+	// route it through the same handler, so it reaches log events too.
+	slog.SetDefault(a.logger)
 	if err := logs.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -192,7 +197,37 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	jobs, err := job.New(job.Config{EventRetention: set.Events.Retention}, a.db, a.bus, a.logger.With("module", "job"))
+	tools := media.FindTools(ctx, media.ToolPaths{FFmpeg: set.Tools.FFmpeg, FFprobe: set.Tools.FFprobe, Streamlink: set.Tools.Streamlink})
+	for _, t := range tools.All() {
+		if t.Found {
+			a.logger.Info("found "+t.Name, "path", t.Path, "version", t.Version.String())
+		} else {
+			a.logger.Warn(t.Name+" not found: recording is limited until it is installed (run lsdvr doctor)", "err", t.Error)
+		}
+	}
+	converter := record.NewConverter(record.ConverterConfig{KeepTS: set.Record.KeepTS,
+		FFmpegPath: tools.FFmpeg.Path, FFprobePath: tools.FFprobe.Path}, library, a.bus, a.logger.With("module", "convert"))
+	workers := river.NewWorkers()
+	if err := converter.AddWorkers(workers); err != nil {
+		return nil, err
+	}
+
+	jobs, err := job.New(job.Config{EventRetention: set.Events.Retention, Workers: workers}, a.db, a.bus, a.logger.With("module", "job"))
+	if err != nil {
+		return nil, err
+	}
+	if err := library.AddMaintenance(jobs, set.Record.RetentionEvery, record.RetentionOpts{GlobalKeepGB: set.Record.RetentionGB}); err != nil {
+		return nil, err
+	}
+	// Captures cut short by a crash or a stop are finished before new ones
+	// start: converted and marked interrupted.
+	if err := converter.Recover(ctx, jobs); err != nil {
+		return nil, err
+	}
+	recorder, err := record.NewRecorder(record.RecorderConfig{
+		MinFreeBytes:     uint64(set.Record.MinFreeGB * 1e9),
+		MetadataInterval: set.Record.MetadataInterval,
+	}, library, a.bus, jobs, tools, a.logger.With("module", "record"))
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +240,7 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		api.NewEvents(a.db, a.bus),
 		api.NewJobs(jobs),
 		api.NewWebhooks(hooks),
+		api.NewRecord(recorder),
 	}
 	srv := api.New(a.logger.With("module", "api"), resources...)
 	srv.Authorize = auth
@@ -239,6 +275,10 @@ func Start(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.onStop("websocket", hub.Stop)
+	if err := recorder.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.onStop("recorder", recorder.Stop)
 
 	a.listener, err = net.Listen("tcp", set.Server.Listen)
 	if err != nil {

@@ -23,6 +23,24 @@ type Settings struct {
 	WS      WSSettings
 	Notify  NotifySettings
 	Twitch  TwitchSettings
+	Record  RecordSettings
+	Tools   ToolSettings
+}
+
+// RecordSettings configures recording.
+type RecordSettings struct {
+	KeepTS           bool          // keep the .ts capture parts after a verified remux
+	MinFreeGB        float64       // free space (GB) below which captures stop and none start
+	MetadataInterval time.Duration // how often a live capture is probed for title/category changes
+	RetentionGB      float64       // all channels together; 0 = no limit
+	RetentionEvery   time.Duration // how often retention runs
+}
+
+// ToolSettings locates the media tools; empty means search PATH.
+type ToolSettings struct {
+	FFmpeg     string
+	FFprobe    string
+	Streamlink string
 }
 
 // ServerSettings configures the HTTP server.
@@ -107,6 +125,14 @@ func table() []Option {
 		opt("notify.urls", []string{}, func(s *Settings) *[]string { return &s.Notify.URLs }, "Notification services as shoutrrr URLs (discord://, telegram://, pushover://, ntfy://, generic://, ...).", secret, restart, checkEach(notifyURL)),
 		opt("notify.categories", []string{}, func(s *Settings) *[]string { return &s.Notify.Categories }, "Notify categories sent to the services (live, offline, capture_failed, test, ...). Empty sends all.", restart, checkEach(category)),
 		opt("notify.alerts", true, func(s *Settings) *bool { return &s.Notify.Alerts }, "Whether alert events are sent to the services too.", restart),
+		opt("record.keep_ts", false, func(s *Settings) *bool { return &s.Record.KeepTS }, "Keep the .ts capture parts after the MP4 is verified.", restart),
+		opt("record.min_free_gb", 1.0, func(s *Settings) *float64 { return &s.Record.MinFreeGB }, "Free disk space in GB (10^9 bytes) below which a capture is stopped cleanly, none is started, and a critical alert is sent.", restart, check(between(0.0, 100000.0))),
+		opt("record.metadata_interval", 30*time.Second, func(s *Settings) *time.Duration { return &s.Record.MetadataInterval }, "How often a channel being recorded is checked for title and category changes (each starts a chapter) and free space.", restart, check(between(time.Second, time.Hour))),
+		opt("record.retention_gb", 0.0, func(s *Settings) *float64 { return &s.Record.RetentionGB }, "Largest size in GB of all recordings together; the oldest unprotected ones are deleted beyond it. 0: no limit. Per-channel limits are channel settings.", restart, check(between(0.0, 1e9))),
+		opt("record.retention_interval", time.Hour, func(s *Settings) *time.Duration { return &s.Record.RetentionEvery }, "How often retention runs.", restart, check(between(time.Minute, 7*24*time.Hour))),
+		opt("tools.ffmpeg", "", func(s *Settings) *string { return &s.Tools.FFmpeg }, "Path of ffmpeg; empty searches PATH.", restart),
+		opt("tools.ffprobe", "", func(s *Settings) *string { return &s.Tools.FFprobe }, "Path of ffprobe; empty searches PATH.", restart),
+		opt("tools.streamlink", "", func(s *Settings) *string { return &s.Tools.Streamlink }, "Path of streamlink; empty searches PATH.", restart),
 		opt("twitch.client_id", "", func(s *Settings) *string { return &s.Twitch.ClientID }, "Client ID of the Twitch application.", restart, check(noSpace)),
 		opt("twitch.client_secret", "", func(s *Settings) *string { return &s.Twitch.ClientSecret }, "Client secret of the Twitch application.", secret, restart, check(noSpace)),
 		opt("twitch.eventsub_secret", "", func(s *Settings) *string { return &s.Twitch.EventSubSecret }, "Secret Twitch signs EventSub webhook notifications with (10 to 100 characters).", secret, restart, check(eventSubSecret)),

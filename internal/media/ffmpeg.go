@@ -147,8 +147,12 @@ func RemuxArgs(o RemuxOptions) ([]string, error) {
 		return nil, err
 	}
 	args := commonFFmpeg()
+	// +discardcorrupt: a capture process killed mid-write leaves its part
+	// ending in a cut-off packet; kept, a cut-off AAC frame makes the MP4
+	// muxer fail ("Input packet too small") and with it the whole remux.
+	// Dropping flagged packets loses at most the last frame of such a part.
 	// -safe 0: the list holds absolute paths, which lsdvr itself wrote.
-	args = append(args, "-f", "concat", "-safe", "0", "-i", o.List)
+	args = append(args, "-fflags", "+discardcorrupt", "-f", "concat", "-safe", "0", "-i", o.List)
 	if o.Chapters != "" {
 		if err := checkArg("chapters", o.Chapters); err != nil {
 			return nil, err
