@@ -105,3 +105,55 @@ func isRecordingStep(t *testing.T, env event.Envelope) bool {
 	}
 	return true
 }
+
+// TestRecoverAfterSIGKILLMidCapture kills lsdvr while it records; on the
+// next start the recording is converted from what was captured, marked
+// interrupted, and an alert and a failed end_capture say why.
+func TestRecoverAfterSIGKILLMidCapture(t *testing.T) {
+	t.Parallel()
+	stream := hlstest.Start(t, hlstest.Options{SegmentSeconds: 1, Segments: 30, Window: 40, Offline: true})
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	_, err := runCLI(t, srv, "channel", "add", stream.URL(), "--name", "demo")
+	require.NoError(t, err)
+	envs, _ := tail(t, srv)
+	stream.GoLive()
+	_, err = runCLI(t, srv, "channel", "record", "demo")
+	require.NoError(t, err)
+	await(t, envs, event.ActionStartCapture, nil)
+	// A few seconds of the broadcast are on disk after three progress
+	// reports (they are at most one a second).
+	for range 3 {
+		await(t, envs, event.ActionJobProgress, nil)
+	}
+	srv.Kill()
+
+	// The broadcast ends while lsdvr is down.
+	stream.End()
+	srv = startServer(t, dir)
+	envs, _ = tail(t, srv)
+	alert := await(t, envs, event.ActionAlert, nil)
+	require.Contains(t, string(alert.Data), "demo")
+	var endCapture event.Outcome
+	require.NoError(t, json.Unmarshal(await(t, envs, event.ActionEndCapture, nil).Data, &endCapture))
+	require.False(t, endCapture.Success)
+	require.Contains(t, endCapture.Reason, "stopped during the capture")
+	var endConvert event.Outcome
+	require.NoError(t, json.Unmarshal(await(t, envs, event.ActionEndConvert, nil).Data, &endConvert))
+	require.True(t, endConvert.Success, endConvert.Reason)
+	await(t, envs, event.ActionEndDownload, nil)
+
+	var page struct {
+		Items []dvr.VOD `json:"items"`
+	}
+	require.NoError(t, srv.Client.Do(context.Background(), "GET", "/api/v1/vods", nil, &page))
+	require.Len(t, page.Items, 1)
+	vod := page.Items[0]
+	require.Equal(t, "interrupted", vod.Status)
+	mp4 := filepath.Join(dir, "storage", "demo", vod.Basename, vod.Basename+".mp4")
+	out, err := exec.Command("ffprobe", media.FFprobeArgs(mp4)...).Output()
+	require.NoError(t, err)
+	probe, err := media.ParseFFprobe(out)
+	require.NoError(t, err)
+	require.Greater(t, probe.Duration, time.Duration(0), "what was captured before the kill is kept")
+}
