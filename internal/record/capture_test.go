@@ -35,7 +35,9 @@ func TestCaptureRestartsAfterProcessDies(t *testing.T) {
 			start := cb.seen.waitAction(t, event.ActionStartCapture, 0)
 			v := start.decodeVOD(t)
 			part1 := cb.partPath(t, v, 1)
-			waitFileData(t, part1, 1)
+			// More than a segment, so the part holds whole audio and video
+			// frames before its writer is killed mid-stream.
+			waitFileData(t, part1, 250_000)
 			require.NoError(t, syscall.Kill(pidWriting(t, part1), syscall.SIGKILL))
 
 			end := cb.seen.waitAction(t, event.ActionEndCapture, v.ID)
@@ -50,11 +52,13 @@ func TestCaptureRestartsAfterProcessDies(t *testing.T) {
 			require.NoError(t, err)
 			require.Positive(t, p2.Size())
 
-			// Both parts go to conversion. Whether the MP4 is made depends
-			// on the remux coping with the killed part's cut-off last
-			// packet, which is the conversion's concern, not asserted here.
+			// Both parts are joined into one complete MP4, despite the
+			// killed part's cut-off last packet.
 			cb.seen.waitAction(t, event.ActionStartConvert, v.ID)
 			cb.seen.waitAction(t, event.ActionEndDownload, v.ID)
+			got := cb.vod(t, v.ID)
+			require.Equal(t, record.StatusFinalized, got.Status)
+			require.Contains(t, got.Files, v.Basename+".mp4")
 			require.Equal(t, 1, cb.seen.count(func(e capEvent) bool { return e.Action == event.ActionStartCapture }),
 				"a restart continues the same capture")
 		})
