@@ -25,9 +25,9 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
 
-## bench: Go benchmarks of the event backbone and recording
-bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+## bench: Go benchmarks, then webhook and websocket load on a local server (about 5 min)
+bench: deps
+	GO="$(GO)" ./scripts/bench.sh
 
 ## generate: regenerate docs/EVENTS.md and docs/events.schema.json
 generate:

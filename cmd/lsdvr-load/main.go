@@ -1,17 +1,31 @@
 // Command lsdvr-load puts a running lsdvr server under load and measures it.
 //
 //	lsdvr-load ws --server http://127.0.0.1:8080 --clients 1000 --rate 100 --duration 20s [--pid PID]
+//	lsdvr-load webhook --server http://127.0.0.1:8080 --endpoints 10 --rate 200 --duration 20s [--pid PID]
 //
 // The ws mode connects N websocket clients to /api/v1/ws, publishes notify
 // events through POST /api/v1/notify at the given rate (category "load"),
 // and reports, for the events it published, the latency from the event's
 // envelope timestamp to the moment the last client received it (p50, p99,
 // max), the per-delivery latency, how many events reached every client, and
-// which clients the server dropped. Server and load program must share a
-// clock, i.e. run on one machine. The envelope timestamp has millisecond
-// precision and is truncated, so latencies read up to 1 ms high. With --pid,
-// it also prints the server's resident memory (VmRSS, and the peak VmHWM)
-// from /proc/PID/status.
+// which clients the server dropped.
+//
+// The webhook mode starts a receiver on 127.0.0.1, registers N endpoints
+// with it (a path and a secret each, notify events only), publishes notify
+// events at the given rate (--rate 0: as fast as the server answers) from
+// a few goroutines, verifies every delivery with the Standard Webhooks
+// reference library, and reports the achieved publishing rate, deliveries
+// per second in total and per endpoint, the latency from the envelope
+// timestamp to receipt (p50, p99, max), signature failures, events not
+// delivered by the end of the grace period, and whether the server's
+// attempt log recorded every delivery. It deletes its endpoints at the end,
+// also when interrupted.
+//
+// Server and load program must share a clock, i.e. run on one machine. The
+// envelope timestamp has millisecond precision and is truncated, so
+// latencies read up to 1 ms high. With --pid, both modes also print the
+// server's resident memory (VmRSS, and the peak VmHWM) from
+// /proc/PID/status.
 package main
 
 import (
@@ -28,6 +42,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -55,10 +70,26 @@ type wsOptions struct {
 	pid      int
 }
 
+const wsUsage = "usage: lsdvr-load ws [--server URL] [--clients N] [--rate PER_SECOND] [--duration D] [--pid PID]"
+
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "ws" {
-		return errors.New("usage: lsdvr-load ws [--server URL] [--clients N] [--rate PER_SECOND] [--duration D] [--pid PID]")
+	if len(args) == 0 {
+		return errors.New(wsUsage + "\n       " + webhookUsage)
 	}
+	switch args[0] {
+	case "ws":
+		return runWSArgs(ctx, args[1:], out)
+	case "webhook":
+		o, err := parseWebhook(args[1:])
+		if err != nil {
+			return err
+		}
+		return runWebhook(ctx, o, out)
+	}
+	return fmt.Errorf("unknown mode %q\n%s\n       %s", args[0], wsUsage, webhookUsage)
+}
+
+func runWSArgs(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("ws", flag.ContinueOnError)
 	var o wsOptions
 	fs.StringVar(&o.server, "server", "http://127.0.0.1:8080", "address of the lsdvr server")
@@ -68,7 +99,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to publish")
 	fs.DurationVar(&o.grace, "grace", 2*time.Second, "how long to wait for deliveries after the last publish")
 	fs.IntVar(&o.pid, "pid", 0, "server process id, to report its memory (optional)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.clients < 1 || o.rate <= 0 || o.duration <= 0 {
@@ -83,10 +114,11 @@ type receiver struct {
 	seqs      []int64
 	latencies []time.Duration
 	closeErr  error
+	last      atomic.Int64 // newest seq received, read while reading goes on
 }
 
 func runWS(ctx context.Context, o wsOptions, out io.Writer) error {
-	c, err := client.New(o.server, o.token)
+	c, err := newClient(o.server, o.token, 16) // publish keeps up to 16 requests in flight
 	if err != nil {
 		return err
 	}
@@ -134,11 +166,9 @@ func runWS(ctx context.Context, o wsOptions, out io.Writer) error {
 	fmt.Fprintf(out, "connected %d clients in %s\n", o.clients, time.Since(connectStart).Round(time.Millisecond))
 
 	published, publishErrs := publish(ctx, c, o.rate, o.duration)
-	fmt.Fprintf(out, "published %d events (%d errors) in %s\n", len(published), publishErrs, o.duration)
-	select {
-	case <-time.After(o.grace):
-	case <-ctx.Done():
-	}
+	fmt.Fprintf(out, "published %d events (%d errors) in %s: %.1f/s (target %g/s)\n", len(published), publishErrs,
+		o.duration, float64(len(published))/o.duration.Seconds(), o.rate)
+	waitReceived(ctx, receivers, published, o.grace)
 	stopReading()
 	readers.Wait()
 
@@ -192,6 +222,39 @@ func (r *receiver) read(ctx context.Context, conn *websocket.Conn) {
 		}
 		r.seqs = append(r.seqs, seq)
 		r.latencies = append(r.latencies, now.Sub(ts))
+		r.last.Store(seq)
+	}
+}
+
+// waitReceived waits until every client has received the newest published
+// event (events arrive in seq order), or grace has passed.
+func waitReceived(ctx context.Context, receivers []*receiver, published map[int64]bool, grace time.Duration) {
+	var newest int64
+	for seq := range published {
+		newest = max(newest, seq)
+	}
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done := true
+		for _, r := range receivers {
+			if r.last.Load() < newest {
+				done = false
+				break
+			}
+		}
+		if done {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -329,8 +392,10 @@ func percentiles(d []time.Duration) string {
 		return "no samples"
 	}
 	slices.Sort(d)
-	at := func(p float64) time.Duration { return d[int(p*float64(len(d)-1))] }
-	return fmt.Sprintf("p50 %s  p99 %s  max %s  (n=%d)", at(0.50), at(0.99), d[len(d)-1], len(d))
+	// Microseconds are plenty: the envelope timestamp is only precise to
+	// the millisecond.
+	at := func(p float64) time.Duration { return d[int(p*float64(len(d)-1))].Round(time.Microsecond) }
+	return fmt.Sprintf("p50 %s  p99 %s  max %s  (n=%d)", at(0.50), at(0.99), at(1), len(d))
 }
 
 // memory reads VmRSS and VmHWM of pid from /proc.

@@ -19,15 +19,18 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/store"
+	"github.com/lsdvr/lsdvr/internal/webhook"
 	"github.com/lsdvr/lsdvr/internal/ws"
 )
 
 type testBundle struct {
-	url string
-	bus *event.Bus
+	url   string
+	bus   *event.Bus
+	hooks *webhook.Service
 }
 
-// setup runs the notify route and the hub in-process on 127.0.0.1.
+// setup runs the notify and webhook routes, the webhook service and the hub
+// in-process on 127.0.0.1.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	ctx := context.Background()
@@ -38,7 +41,10 @@ func setup(t *testing.T) *testBundle {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := ws.New(ws.Config{}, db, bus, logger)
 	require.NoError(t, hub.Start(ctx))
-	srv := api.New(logger, api.NewEvents(db, bus))
+	hooks, err := webhook.New(webhook.Config{}, db, bus, logger)
+	require.NoError(t, err)
+	require.NoError(t, hooks.Start(ctx))
+	srv := api.New(logger, api.NewEvents(db, bus), api.NewWebhooks(hooks))
 	srv.Handle("GET /api/v1/ws", hub)
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Listener.Close()
@@ -48,8 +54,11 @@ func setup(t *testing.T) *testBundle {
 	t.Cleanup(func() {
 		_ = hub.Stop(ctx)
 		hs.Close()
+		stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		require.NoError(t, hooks.Stop(stopCtx))
 	})
-	return &testBundle{url: hs.URL, bus: bus}
+	return &testBundle{url: hs.URL, bus: bus, hooks: hooks}
 }
 
 func TestLoadWS(t *testing.T) {
@@ -57,7 +66,7 @@ func TestLoadWS(t *testing.T) {
 	b := setup(t)
 	var out strings.Builder
 	err := run(context.Background(), []string{"ws", "--server", b.url, "--clients", "20", "--rate", "40",
-		"--duration", "500ms", "--grace", "300ms", "--pid", strconv.Itoa(os.Getpid())}, &out)
+		"--duration", "500ms", "--grace", "30s", "--pid", strconv.Itoa(os.Getpid())}, &out)
 	require.NoError(t, err, out.String())
 
 	report := out.String()
@@ -66,6 +75,7 @@ func TestLoadWS(t *testing.T) {
 	require.NotNil(t, m, report)
 	n, _ := strconv.Atoi(m[1])
 	require.Greater(t, n, 5, report)
+	require.Regexp(t, `published \d+ events \(0 errors\) in 500ms: [\d.]+/s \(target 40/s\)`, report)
 	require.Contains(t, report, "reached every client: "+m[1]+"/"+m[1]+" events", report)
 	require.Regexp(t, `publish to last client: p50 \S+  p99 \S+  max \S+  \(n=`+m[1]+`\)`, report)
 	require.Contains(t, report, "dropped clients: 0")
@@ -75,6 +85,8 @@ func TestLoadWS(t *testing.T) {
 func TestRunRejectsBadUsage(t *testing.T) {
 	t.Parallel()
 	require.ErrorContains(t, run(context.Background(), nil, io.Discard), "usage: lsdvr-load ws")
+	require.ErrorContains(t, run(context.Background(), nil, io.Discard), "usage: lsdvr-load webhook")
+	require.ErrorContains(t, run(context.Background(), []string{"http"}, io.Discard), `unknown mode "http"`)
 	require.ErrorContains(t, run(context.Background(), []string{"ws", "--clients", "0"}, io.Discard), "must be positive")
 }
 
