@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,11 +50,7 @@ func newChannelAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), ch)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "added channel %s (id %d), checked every %ds\n", ch.Name, ch.ID, ch.PollIntervalSec)
-			return err
+			return printResult(g, cmd.OutOrStdout(), ch, "added channel %s (id %d), checked every %ds\n", ch.Name, ch.ID, ch.PollIntervalSec)
 		},
 	}
 	f := cmd.Flags()
@@ -84,17 +79,8 @@ func newChannelListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if g.json {
-				if channels == nil {
-					channels = []dvr.Channel{}
-				}
-				return printJSON(out, channels)
-			}
-			if len(channels) == 0 {
-				_, err := fmt.Fprintln(out, "no channels; add one with: lsdvr channel add URL --name NAME")
-				return err
-			}
-			return writeChannelTable(out, channels)
+			return printList(g, out, channels, "no channels; add one with: lsdvr channel add URL --name NAME",
+				func() error { return writeChannelTable(out, channels) })
 		},
 	}
 }
@@ -106,22 +92,15 @@ func newChannelRmCmd(g *globals) *cobra.Command {
 		Short: "Stop watching a channel and remove it (--delete-vods: and its recordings)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ch, err := resolveChannel(cmd.Context(), c, args[0])
+			c, ch, err := clientAndChannel(cmd.Context(), g, args[0])
 			if err != nil {
 				return err
 			}
 			if err := c.DeleteChannel(cmd.Context(), ch.ID, deleteVODs); err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": ch.ID, "name": ch.Name, "deleted": true})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed channel %s (id %d)\n", ch.Name, ch.ID)
-			return err
+			return printResult(g, cmd.OutOrStdout(), map[string]any{"id": ch.ID, "name": ch.Name, "deleted": true},
+				"removed channel %s (id %d)\n", ch.Name, ch.ID)
 		},
 	}
 	cmd.Flags().BoolVar(&deleteVODs, "delete-vods", false, "also delete the channel's VODs and their files")
@@ -138,11 +117,7 @@ or lsdvr events tail. Fails when the channel is offline or already recording.`,
 		Example: "  lsdvr channel record demo",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			ch, err := resolveChannel(cmd.Context(), c, args[0])
+			c, ch, err := clientAndChannel(cmd.Context(), g, args[0])
 			if err != nil {
 				return err
 			}
@@ -150,13 +125,19 @@ or lsdvr events tail. Fails when the channel is offline or already recording.`,
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), v)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "recording channel %s: vod %s (id %d)\n", ch.Name, v.Basename, v.ID)
-			return err
+			return printResult(g, cmd.OutOrStdout(), v, "recording channel %s: vod %s (id %d)\n", ch.Name, v.Basename, v.ID)
 		},
 	}
+}
+
+// clientAndChannel connects and resolves ref with resolveChannel.
+func clientAndChannel(ctx context.Context, g *globals, ref string) (*client.Client, dvr.Channel, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, dvr.Channel{}, err
+	}
+	ch, err := resolveChannel(ctx, c, ref)
+	return c, ch, err
 }
 
 // resolveChannel finds a channel by name first, then by id, so that a
@@ -183,8 +164,7 @@ func resolveChannel(ctx context.Context, c *client.Client, ref string) (dvr.Chan
 
 // writeChannelTable prints channels as an aligned table.
 func writeChannelTable(w io.Writer, channels []dvr.Channel) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tQUALITY\tBACKEND\tINTERVAL\tRETENTION\tURL")
+	tw := newTable(w, "ID", "NAME", "STATUS", "QUALITY", "BACKEND", "INTERVAL", "RETENTION", "URL")
 	for _, ch := range channels {
 		status := "offline"
 		switch {

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -17,7 +12,6 @@ import (
 	"github.com/lsdvr/lsdvr/internal/dvr"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/record"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 // recordNowFake answers record-now requests through RecordNowFunc.
@@ -33,11 +27,8 @@ func (f *recordNowFake) RecordNow(ctx context.Context, channelID int64) (dvr.VOD
 // server to record it and prints the VOD; refusals are printed as errors.
 func TestChannelRecordCommand(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	lib := record.NewLibrary(db, event.NewBus(db, nil), filepath.Join(dir, "storage"), nil)
+	db := openDB(t)
+	lib := record.NewLibrary(db, event.NewBus(db, nil), filepath.Join(t.TempDir(), "storage"), nil)
 	live, err := lib.CreateChannel(context.Background(), record.ChannelParams{Name: "demo", URL: "http://127.0.0.1:9/live.m3u8"})
 	require.NoError(t, err)
 	off, err := lib.CreateChannel(context.Background(), record.ChannelParams{Name: "sleepy", URL: "http://127.0.0.1:9/off.m3u8"})
@@ -48,35 +39,21 @@ func TestChannelRecordCommand(t *testing.T) {
 		}
 		return dvr.VOD{}, dvr.Errorf(dvr.ECONFLICT, "channel is offline: playlist answered 404 Not Found")
 	}}
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewChannels(lib), api.NewRecord(fake)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	run := func(args ...string) (string, error) {
-		cmd := newRootCmd(nil)
-		var out, errOut bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&errOut)
-		cmd.SetArgs(append([]string{"--server", srv.URL}, args...))
-		err := cmd.ExecuteContext(context.Background())
-		return out.String(), err
-	}
+	srv := cliServer{url: serveAPI(t, api.NewChannels(lib), api.NewRecord(fake))}
 
-	out, err := run("channel", "record", "DEMO")
+	out, err := srv.run(t, "channel", "record", "DEMO")
 	require.NoError(t, err)
 	require.Equal(t, "recording channel demo: vod demo_20261204T192000Z (id 3)\n", out)
 
-	out, err = run("--json", "channel", "record", itoa(live.ID))
+	out, err = srv.run(t, "--json", "channel", "record", itoa(live.ID))
 	require.NoError(t, err)
 	var v dvr.VOD
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 	require.Equal(t, int64(3), v.ID)
 	require.Equal(t, "capturing", v.Status)
 
-	_, err = run("channel", "record", off.Name)
+	_, err = srv.run(t, "channel", "record", off.Name)
 	require.ErrorContains(t, err, "channel is offline")
-	_, err = run("channel", "record", "nope")
+	_, err = srv.run(t, "channel", "record", "nope")
 	require.ErrorContains(t, err, `no channel is named or numbered "nope"`)
 }

@@ -1,14 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lsdvr/lsdvr/internal/client"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -36,11 +38,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 			Example: "  lsdvr config set webhook.timeout=30s webhook.workers=16 notify.categories='[\"live\"]'",
 			Args:    cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				view, err := c.Config(cmd.Context())
+				c, view, err := fetchConfig(cmd.Context(), g)
 				if err != nil {
 					return err
 				}
@@ -78,11 +76,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 			Short: "Document every key: environment variable, type, default",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				view, err := c.Config(cmd.Context())
+				_, view, err := fetchConfig(cmd.Context(), g)
 				if err != nil {
 					return err
 				}
@@ -108,11 +102,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 }
 
 func configShow(cmd *cobra.Command, g *globals) error {
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	view, err := c.Config(cmd.Context())
+	_, view, err := fetchConfig(cmd.Context(), g)
 	if err != nil {
 		return err
 	}
@@ -123,14 +113,24 @@ func configShow(cmd *cobra.Command, g *globals) error {
 	return writeConfigTable(out, view.Config, view.Sources)
 }
 
+// fetchConfig connects and reads the server's configuration; the client is
+// returned for a change that follows.
+func fetchConfig(ctx context.Context, g *globals) (*client.Client, *client.ConfigView, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	view, err := c.Config(ctx)
+	return c, view, err
+}
+
 func writeConfigTable(w io.Writer, values map[string]any, sources map[string]string) error {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
+	tw := newTable(w, "KEY", "VALUE", "SOURCE")
 	for _, k := range keys {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", k, showValue(values[k]), sources[k])
 	}

@@ -1,14 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,35 +39,17 @@ func TestParseAssignments(t *testing.T) {
 
 // configCLIBundle is the testBundle of the config subcommand.
 type configCLIBundle struct {
-	url string
-	db  *store.DB
+	cliServer
+	db *store.DB
 }
 
 func setupConfigCLI(t *testing.T) *configCLIBundle {
 	t.Helper()
 	cfg, err := config.Load(t.TempDir(), "", []string{"LSDVR_LOG_LEVEL=debug"})
 	require.NoError(t, err)
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewConfigResource(cfg, event.NewBus(db, nil))))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &configCLIBundle{url: srv.URL, db: db}
-}
-
-func (b *configCLIBundle) run(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newRootCmd(nil)
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs(append([]string{"--server", b.url}, args...))
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	db := openDB(t)
+	url := serveAPI(t, api.NewConfigResource(cfg, event.NewBus(db, nil)))
+	return &configCLIBundle{cliServer: cliServer{url: url}, db: db}
 }
 
 func TestConfigCommand(t *testing.T) {

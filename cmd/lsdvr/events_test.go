@@ -5,11 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +15,6 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/dvr"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 	"github.com/lsdvr/lsdvr/internal/ws"
 )
 
@@ -34,25 +28,17 @@ type eventsCLIBundle struct {
 func setupEventsCLI(t *testing.T) *eventsCLIBundle {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	bus := event.NewBus(db, nil)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hub := ws.New(ws.Config{Version: "v9", ResumeWait: 10 * time.Millisecond}, db, bus, logger)
+	hub := ws.New(ws.Config{Version: "v9", ResumeWait: 10 * time.Millisecond}, db, bus, quietLogger())
 	require.NoError(t, hub.Start(ctx))
-	srv := api.New(logger, api.NewEvents(db, bus))
+	srv := api.New(quietLogger(), api.NewEvents(db, bus))
 	srv.Handle("GET /api/v1/ws", hub)
-	hs := httptest.NewUnstartedServer(srv)
-	hs.Listener.Close()
-	hs.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs.Start()
-	t.Cleanup(func() {
-		_ = hub.Stop(ctx)
-		hs.Close()
-	})
-	return &eventsCLIBundle{bus: bus, url: hs.URL}
+	url := serveHTTP(t, srv)
+	// Registered after the server's, so it runs first: the hub stops
+	// before the server closes.
+	t.Cleanup(func() { _ = hub.Stop(ctx) })
+	return &eventsCLIBundle{bus: bus, url: url}
 }
 
 // lineWriter collects output and cancels the command after n lines, as
@@ -81,11 +67,7 @@ func (b *eventsCLIBundle) run(lines int, args ...string) (string, string, error)
 	defer cancel()
 	out := &lineWriter{n: lines, cancel: cancel}
 	var errOut bytes.Buffer
-	root := newRootCmd(nil)
-	root.SetOut(out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"--server", b.url}, args...))
-	err := root.ExecuteContext(ctx)
+	err := execCLI(ctx, b.url, out, &errOut, args...)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = errors.Join(err, errors.New("the command did not finish in time"))
 	}

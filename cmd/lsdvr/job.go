@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,17 +56,8 @@ func newJobListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json {
-				if jobs == nil {
-					jobs = []client.Job{}
-				}
-				return printJSON(out, jobs)
-			}
-			if len(jobs) == 0 {
-				_, err := fmt.Fprintln(out, "no jobs are pending or running")
-				return err
-			}
-			return writeJobTable(out, jobs, time.Local)
+			return printList(g, out, jobs, "no jobs are pending or running",
+				func() error { return writeJobTable(out, jobs, time.Local) })
 		},
 	}
 	cmd.Flags().BoolVar(&history, "history", false, "list recently finished jobs instead, newest first")
@@ -88,19 +78,15 @@ func newJobCancelCmd(g *globals) *cobra.Command {
 			if err := c.CancelJob(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]string{"id": args[0], "status": "cancel_requested"})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancel requested for job %s\n", args[0])
-			return err
+			return printResult(g, cmd.OutOrStdout(), map[string]string{"id": args[0], "status": "cancel_requested"},
+				"cancel requested for job %s\n", args[0])
 		},
 	}
 }
 
 // writeJobTable prints jobs as an aligned table with times in loc.
 func writeJobTable(w io.Writer, jobs []client.Job, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tKIND\tSTATE\tPROGRESS\tUPDATED")
+	tw := newTable(w, "ID", "NAME", "KIND", "STATE", "PROGRESS", "UPDATED")
 	for _, j := range jobs {
 		state := j.State
 		if j.Error != "" {

@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,44 +14,21 @@ import (
 	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/job"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 // jobCLIBundle is the testBundle of the job subcommands: a real job
 // service behind the HTTP API on 127.0.0.1.
 type jobCLIBundle struct {
+	cliServer
 	svc *job.Service
-	url string
 }
 
 func setupJobCLI(t *testing.T) *jobCLIBundle {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
+	db := openDB(t)
+	svc, err := job.New(job.Config{TestOnly: true}, db, event.NewBus(db, nil), quietLogger())
 	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := job.New(job.Config{TestOnly: true}, db, event.NewBus(db, nil), logger)
-	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(api.New(logger, api.NewJobs(svc)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &jobCLIBundle{svc: svc, url: srv.URL}
-}
-
-// run runs the CLI in process and returns its output.
-func (b *jobCLIBundle) run(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd(nil)
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(io.Discard)
-	root.SetArgs(append([]string{"--server", b.url}, args...))
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
+	return &jobCLIBundle{cliServer: cliServer{url: serveAPI(t, api.NewJobs(svc))}, svc: svc}
 }
 
 func TestJobListAndCancelCommands(t *testing.T) {

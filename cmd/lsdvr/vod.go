@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,22 +76,14 @@ func newVODRmCmd(g *globals) *cobra.Command {
 		Short: "Delete a recording and its files",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseVODID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, id, err := clientAndVODID(g, args[0])
 			if err != nil {
 				return err
 			}
 			if err := c.DeleteVOD(cmd.Context(), id); err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "deleted vod %d\n", id)
-			return err
+			return printResult(g, cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true}, "deleted vod %d\n", id)
 		},
 	}
 }
@@ -104,11 +95,7 @@ func newVODProtectCmd(g *globals) *cobra.Command {
 		Short: "Protect a recording from retention (--off: lift the protection)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseVODID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, id, err := clientAndVODID(g, args[0])
 			if err != nil {
 				return err
 			}
@@ -116,19 +103,26 @@ func newVODProtectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), v)
-			}
 			state := "protected"
 			if !v.Protected {
 				state = "no longer protected"
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "vod %d (%s) is %s\n", v.ID, v.Basename, state)
-			return err
+			return printResult(g, cmd.OutOrStdout(), v, "vod %d (%s) is %s\n", v.ID, v.Basename, state)
 		},
 	}
 	cmd.Flags().BoolVar(&off, "off", false, "lift the protection instead")
 	return cmd
+}
+
+// clientAndVODID parses a VOD id argument, then connects, so that a bad id
+// fails without a request.
+func clientAndVODID(g *globals, arg string) (*client.Client, int64, error) {
+	id, err := parseVODID(arg)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := g.client()
+	return c, id, err
 }
 
 func parseVODID(s string) (int64, error) {
@@ -141,8 +135,7 @@ func parseVODID(s string) (int64, error) {
 
 // writeVODTable prints VODs as an aligned table with times in loc.
 func writeVODTable(w io.Writer, vods []dvr.VOD, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCHANNEL\tBASENAME\tSTATUS\tSTARTED\tDURATION\tSIZE\tCHAPTERS\tPROTECTED")
+	tw := newTable(w, "ID", "CHANNEL", "BASENAME", "STATUS", "STARTED", "DURATION", "SIZE", "CHAPTERS", "PROTECTED")
 	for _, v := range vods {
 		protected := "-"
 		if v.Protected {

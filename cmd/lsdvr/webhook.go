@@ -5,11 +5,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/webhook"
 )
@@ -56,13 +56,8 @@ func newWebhookAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if g.json {
-				return printJSON(out, ep)
-			}
-			_, err = fmt.Fprintf(out, "added webhook %d for %s (actions: %s)\nsecret: %s\nStore the secret now: it is not shown again.\n",
+			return printResult(g, cmd.OutOrStdout(), ep, "added webhook %d for %s (actions: %s)\nsecret: %s\nStore the secret now: it is not shown again.\n",
 				ep.ID, ep.URL, webhookActionsCell(ep.Actions), ep.Secret)
-			return err
 		},
 	}
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "comma-separated actions to deliver, or '*' for all (default: all but log and job_progress)")
@@ -86,17 +81,8 @@ func newWebhookListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if g.json {
-				if eps == nil {
-					eps = []*webhook.Endpoint{}
-				}
-				return printJSON(out, eps)
-			}
-			if len(eps) == 0 {
-				_, err := fmt.Fprintln(out, "no webhooks; add one with: lsdvr webhook add URL")
-				return err
-			}
-			return writeWebhookTable(out, eps, time.Local)
+			return printList(g, out, eps, "no webhooks; add one with: lsdvr webhook add URL",
+				func() error { return writeWebhookTable(out, eps, time.Local) })
 		},
 	}
 }
@@ -107,22 +93,14 @@ func newWebhookRmCmd(g *globals) *cobra.Command {
 		Short: "Remove a webhook endpoint; its pending deliveries are dropped",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseWebhookID("webhook id", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, id, err := clientAndWebhookID(g, args[0])
 			if err != nil {
 				return err
 			}
 			if err := c.DeleteWebhook(cmd.Context(), id); err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed webhook %d\n", id)
-			return err
+			return printResult(g, cmd.OutOrStdout(), map[string]any{"id": id, "deleted": true}, "removed webhook %d\n", id)
 		},
 	}
 }
@@ -133,11 +111,7 @@ func newWebhookTestCmd(g *globals) *cobra.Command {
 		Short: "Send a test notify event to one webhook endpoint only",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseWebhookID("webhook id", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, id, err := clientAndWebhookID(g, args[0])
 			if err != nil {
 				return err
 			}
@@ -145,12 +119,8 @@ func newWebhookTestCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), res)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "sent test event %s (seq %d) to webhook %d; see: lsdvr webhook deliveries %d\n",
+			return printResult(g, cmd.OutOrStdout(), res, "sent test event %s (seq %d) to webhook %d; see: lsdvr webhook deliveries %d\n",
 				res.EventID, res.Seq, id, id)
-			return err
 		},
 	}
 }
@@ -165,11 +135,7 @@ func newWebhookDeliveriesCmd(g *globals) *cobra.Command {
 		Short: "Show the delivery attempts of a webhook endpoint, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseWebhookID("webhook id", args[0])
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, id, err := clientAndWebhookID(g, args[0])
 			if err != nil {
 				return err
 			}
@@ -178,17 +144,8 @@ func newWebhookDeliveriesCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if g.json {
-				if as == nil {
-					as = []*webhook.Attempt{}
-				}
-				return printJSON(out, as)
-			}
-			if len(as) == 0 {
-				_, err := fmt.Fprintf(out, "no delivery attempts for webhook %d yet\n", id)
-				return err
-			}
-			return writeAttemptTable(out, as, time.Local)
+			return printList(g, out, as, fmt.Sprintf("no delivery attempts for webhook %d yet", id),
+				func() error { return writeAttemptTable(out, as, time.Local) })
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many attempts (1..1000)")
@@ -224,11 +181,7 @@ func newWebhookReplayCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if g.json {
-					return printJSON(out, d)
-				}
-				_, err = fmt.Fprintf(out, "replaying event %s to webhook %d as delivery %d\n", d.EventID, d.EndpointID, d.ID)
-				return err
+				return printResult(g, out, d, "replaying event %s to webhook %d as delivery %d\n", d.EventID, d.EndpointID, d.ID)
 			case len(args) == 0 && endpoint > 0 && since != "":
 				t, err := parseSince(since, time.Now())
 				if err != nil {
@@ -238,11 +191,7 @@ func newWebhookReplayCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if g.json {
-					return printJSON(out, map[string]int{"replayed": n})
-				}
-				_, err = fmt.Fprintf(out, "replaying %d failed deliveries to webhook %d\n", n, endpoint)
-				return err
+				return printResult(g, out, map[string]int{"replayed": n}, "replaying %d failed deliveries to webhook %d\n", n, endpoint)
 			default:
 				return fmt.Errorf("give either a DELIVERY_ID, or --endpoint ID and --since DURATION|RFC3339")
 			}
@@ -295,6 +244,17 @@ func newWebhookRotateCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// clientAndWebhookID parses a webhook id argument, then connects, so that a
+// bad id fails without a request.
+func clientAndWebhookID(g *globals, arg string) (*client.Client, int64, error) {
+	id, err := parseWebhookID("webhook id", arg)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := g.client()
+	return c, id, err
+}
+
 func parseWebhookID(what, s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
@@ -321,8 +281,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // writeWebhookTable prints endpoints as an aligned table with times in loc.
 func writeWebhookTable(w io.Writer, eps []*webhook.Endpoint, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tURL\tACTIONS\tSTATE\tDESCRIPTION")
+	tw := newTable(w, "ID", "URL", "ACTIONS", "STATE", "DESCRIPTION")
 	for _, ep := range eps {
 		state := "enabled"
 		switch {
@@ -341,8 +300,7 @@ func writeWebhookTable(w io.Writer, eps []*webhook.Endpoint, loc *time.Location)
 
 // writeAttemptTable prints attempts as an aligned table with times in loc.
 func writeAttemptTable(w io.Writer, as []*webhook.Attempt, loc *time.Location) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ATTEMPTED\tDELIVERY\tEVENT\tACTION\tSTATUS\tTRY\tCODE\tLATENCY\tERROR")
+	tw := newTable(w, "ATTEMPTED", "DELIVERY", "EVENT", "ACTION", "STATUS", "TRY", "CODE", "LATENCY", "ERROR")
 	for _, a := range as {
 		code := "-"
 		if a.Code != 0 {

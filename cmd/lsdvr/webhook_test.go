@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,7 +17,6 @@ import (
 
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 	"github.com/lsdvr/lsdvr/internal/webhook"
 )
 
@@ -28,8 +24,8 @@ import (
 // webhook service behind the HTTP API, and a receiver that verifies every
 // delivery with the reference library.
 type webhookCLIBundle struct {
+	cliServer
 	svc *webhook.Service
-	url string
 
 	recvURL  string
 	mu       sync.Mutex
@@ -62,11 +58,8 @@ func setupWebhookCLI(t *testing.T) *webhookCLIBundle {
 	t.Cleanup(recv.Close)
 	b.recvURL = recv.URL
 
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := webhook.New(webhook.Config{PollInterval: 10 * time.Millisecond}, db, event.NewBus(db, nil), logger)
+	db := openDB(t)
+	svc, err := webhook.New(webhook.Config{PollInterval: 10 * time.Millisecond}, db, event.NewBus(db, nil), quietLogger())
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
 	t.Cleanup(func() {
@@ -74,21 +67,8 @@ func setupWebhookCLI(t *testing.T) *webhookCLIBundle {
 		defer cancel()
 		require.NoError(t, svc.Stop(ctx))
 	})
-	srv := httptest.NewServer(api.New(logger, api.NewWebhooks(svc)))
-	t.Cleanup(srv.Close)
-	b.svc, b.url = svc, srv.URL
+	b.svc, b.url = svc, serveAPI(t, api.NewWebhooks(svc))
 	return b
-}
-
-func (b *webhookCLIBundle) run(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd(nil)
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(io.Discard)
-	root.SetArgs(append([]string{"--server", b.url}, args...))
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
 }
 
 // waitDeliveries waits until n verified deliveries arrived.

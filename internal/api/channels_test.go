@@ -3,13 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,41 +32,11 @@ type libraryBundle struct {
 
 func setupLibrary(t *testing.T) *libraryBundle {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	bus := event.NewBus(db, nil)
-	storage := filepath.Join(dir, "storage")
-	lib := record.NewLibrary(db, bus, storage, nil)
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewChannels(lib), api.NewVODs(lib)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &libraryBundle{ctx: ctx, db: db, lib: lib, storage: storage, url: srv.URL}
-}
-
-// do sends a request and returns the status and body.
-func (b *libraryBundle) do(t *testing.T, method, path, body string) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, b.url+path, r)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, raw
+	db := openDB(t)
+	storage := filepath.Join(t.TempDir(), "storage")
+	lib := record.NewLibrary(db, event.NewBus(db, nil), storage, nil)
+	url := serve(t, api.NewChannels(lib), api.NewVODs(lib))
+	return &libraryBundle{ctx: context.Background(), db: db, lib: lib, storage: storage, url: url}
 }
 
 // eventCount is the number of events in the log.
@@ -82,25 +47,31 @@ func (b *libraryBundle) eventCount(t *testing.T) int64 {
 	return n
 }
 
-// requireError checks an error response's status, code and message.
-func requireError(t *testing.T, status int, raw []byte, wantStatus int, code, msg string) {
+// demoVOD adds channel demo with one capturing VOD; finalized marks the VOD
+// finalized afterwards, so that it may be deleted. It returns the VOD as
+// created.
+func (b *libraryBundle) demoVOD(t *testing.T, finalized bool) (dvr.Channel, dvr.VOD) {
 	t.Helper()
-	require.Equal(t, wantStatus, status, string(raw))
-	var body api.ErrorBody
-	require.NoError(t, json.Unmarshal(raw, &body))
-	require.Equal(t, code, body.Error.Code)
-	require.Contains(t, body.Error.Message, msg)
+	ch, err := b.lib.CreateChannel(b.ctx, record.ChannelParams{Name: "demo", URL: "http://a.test/"})
+	require.NoError(t, err)
+	v, err := b.lib.CreateVOD(b.ctx, record.CreateVODParams{ChannelID: ch.ID})
+	require.NoError(t, err)
+	if finalized {
+		_, err = b.lib.UpdateVOD(b.ctx, v.ID, record.VODPatch{Status: ptr(record.StatusFinalized)})
+		require.NoError(t, err)
+	}
+	return ch, v
 }
 
 func TestChannelsCRUD(t *testing.T) {
 	t.Parallel()
 	b := setupLibrary(t)
 
-	status, raw := b.do(t, http.MethodGet, "/api/v1/channels", "")
+	status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/channels", "")
 	require.Equal(t, http.StatusOK, status)
 	require.JSONEq(t, `{"items":[]}`, string(raw))
 
-	status, raw = b.do(t, http.MethodPost, "/api/v1/channels",
+	status, raw = doJSON(t, b.url, http.MethodPost, "/api/v1/channels",
 		`{"name":"Demo","url":"http://127.0.0.1:9/live.m3u8","keep_last":3,"poll_interval_sec":30,"backend":"ffmpeg"}`)
 	require.Equal(t, http.StatusCreated, status, string(raw))
 	var ch dvr.Channel
@@ -114,29 +85,29 @@ func TestChannelsCRUD(t *testing.T) {
 	require.True(t, ch.Enabled)
 
 	path := "/api/v1/channels/" + itoa(ch.ID)
-	status, raw = b.do(t, http.MethodGet, path, "")
+	status, raw = doJSON(t, b.url, http.MethodGet, path, "")
 	require.Equal(t, http.StatusOK, status)
 	var got dvr.Channel
 	require.NoError(t, json.Unmarshal(raw, &got))
 	require.Equal(t, ch, got)
 
-	status, raw = b.do(t, http.MethodPatch, path, `{"enabled":false,"quality":"720p"}`)
+	status, raw = doJSON(t, b.url, http.MethodPatch, path, `{"enabled":false,"quality":"720p"}`)
 	require.Equal(t, http.StatusOK, status, string(raw))
 	require.NoError(t, json.Unmarshal(raw, &got))
 	require.False(t, got.Enabled)
 	require.Equal(t, "720p", got.Quality)
 	require.Equal(t, 30, got.PollIntervalSec, "absent fields are kept")
 
-	status, raw = b.do(t, http.MethodGet, "/api/v1/channels", "")
+	status, raw = doJSON(t, b.url, http.MethodGet, "/api/v1/channels", "")
 	require.Equal(t, http.StatusOK, status)
 	var list struct{ Items []dvr.Channel }
 	require.NoError(t, json.Unmarshal(raw, &list))
 	require.Len(t, list.Items, 1)
 	require.Equal(t, "720p", list.Items[0].Quality)
 
-	status, _ = b.do(t, http.MethodDelete, path, "")
+	status, _ = doJSON(t, b.url, http.MethodDelete, path, "")
 	require.Equal(t, http.StatusNoContent, status)
-	status, raw = b.do(t, http.MethodGet, path, "")
+	status, raw = doJSON(t, b.url, http.MethodGet, path, "")
 	requireError(t, status, raw, http.StatusNotFound, "not_found", "not found")
 	require.Equal(t, int64(3), b.eventCount(t), "create, update, delete: one channel_updated each")
 }
@@ -162,7 +133,7 @@ func TestChannelsRejectBadInput(t *testing.T) {
 		{"DELETE", "/api/v1/channels/1?delete_vods=maybe", ``, 400, `delete_vods must be true or false, got "maybe"`},
 	}
 	for _, tc := range cases {
-		status, raw := b.do(t, tc.method, tc.path, tc.body)
+		status, raw := doJSON(t, b.url, tc.method, tc.path, tc.body)
 		code := "invalid"
 		if tc.status == 404 {
 			code = "not_found"
@@ -178,20 +149,13 @@ func TestChannelsRejectBadInput(t *testing.T) {
 func TestDeleteChannelWithVODsNeedsFlag(t *testing.T) {
 	t.Parallel()
 	b := setupLibrary(t)
-	ch, err := b.lib.CreateChannel(b.ctx, record.ChannelParams{Name: "demo", URL: "http://a.test/"})
-	require.NoError(t, err)
-	v, err := b.lib.CreateVOD(b.ctx, record.CreateVODParams{ChannelID: ch.ID})
-	require.NoError(t, err)
-	_, err = b.lib.UpdateVOD(b.ctx, v.ID, record.VODPatch{Status: ptr(record.StatusFinalized)})
-	require.NoError(t, err)
+	ch, v := b.demoVOD(t, true)
 
 	path := "/api/v1/channels/" + itoa(ch.ID)
-	status, raw := b.do(t, http.MethodDelete, path, "")
+	status, raw := doJSON(t, b.url, http.MethodDelete, path, "")
 	requireError(t, status, raw, http.StatusConflict, "conflict", "delete them too with delete_vods=true")
-	status, _ = b.do(t, http.MethodDelete, path+"?delete_vods=true", "")
+	status, _ = doJSON(t, b.url, http.MethodDelete, path+"?delete_vods=true", "")
 	require.Equal(t, http.StatusNoContent, status)
-	_, err = b.lib.GetVOD(b.ctx, v.ID)
+	_, err := b.lib.GetVOD(b.ctx, v.ID)
 	require.True(t, dvr.IsNotFound(err))
 }
-
-func ptr[T any](v T) *T { return &v }

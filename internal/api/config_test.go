@@ -3,14 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,36 +30,15 @@ func setupConfig(t *testing.T, environ ...string) *configBundle {
 	dir := t.TempDir()
 	cfg, err := config.Load(dir, "", environ)
 	require.NoError(t, err)
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	bus := event.NewBus(db, nil)
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewConfigResource(cfg, bus)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &configBundle{db: db, cfg: cfg, dir: dir, url: srv.URL}
+	db := openDB(t)
+	url := serve(t, api.NewConfigResource(cfg, event.NewBus(db, nil)))
+	return &configBundle{db: db, cfg: cfg, dir: dir, url: url}
 }
 
+// do sends body to the one config path.
 func (b *configBundle) do(t *testing.T, method, body string) (int, []byte) {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, b.url+"/api/v1/config", r)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, raw
+	return doJSON(t, b.url, method, "/api/v1/config", body)
 }
 
 func (b *configBundle) events(t *testing.T) []*event.Event {

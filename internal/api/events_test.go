@@ -3,12 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +12,6 @@ import (
 
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 // eventsBundle is the testBundle of the events resource; the name avoids
@@ -29,42 +23,14 @@ type eventsBundle struct {
 
 func setupEvents(t *testing.T) *eventsBundle {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	bus := event.NewBus(db, nil)
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewEvents(db, bus)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &eventsBundle{bus: bus, url: srv.URL}
-}
-
-// do sends a request and returns the status and body.
-func (b *eventsBundle) do(t *testing.T, method, path, body string) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, b.url+path, r)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, raw
+	return &eventsBundle{bus: bus, url: serve(t, api.NewEvents(db, bus))}
 }
 
 func (b *eventsBundle) list(t *testing.T, query string) api.EventPage {
 	t.Helper()
-	status, raw := b.do(t, http.MethodGet, "/api/v1/events"+query, "")
+	status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/events"+query, "")
 	require.Equal(t, http.StatusOK, status, string(raw))
 	var page api.EventPage
 	require.NoError(t, json.Unmarshal(raw, &page))
@@ -125,7 +91,7 @@ func TestEventsList(t *testing.T) {
 	})
 	t.Run("past the end", func(t *testing.T) {
 		t.Parallel()
-		status, raw := b.do(t, http.MethodGet, "/api/v1/events?after=10", "")
+		status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/events?after=10", "")
 		require.Equal(t, http.StatusOK, status)
 		require.JSONEq(t, `{"items":[],"last_seq":10}`, string(raw))
 	})
@@ -149,7 +115,7 @@ func TestEventsListRejectsBadQueries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			t.Parallel()
-			status, raw := b.do(t, http.MethodGet, "/api/v1/events"+tt.query, "")
+			status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/events"+tt.query, "")
 			require.Equal(t, http.StatusBadRequest, status)
 			var body api.ErrorBody
 			require.NoError(t, json.Unmarshal(raw, &body))
@@ -162,7 +128,7 @@ func TestEventsListRejectsBadQueries(t *testing.T) {
 func TestNotifyPublishes(t *testing.T) {
 	t.Parallel()
 	b := setupEvents(t)
-	status, raw := b.do(t, http.MethodPost, "/api/v1/notify",
+	status, raw := doJSON(t, b.url, http.MethodPost, "/api/v1/notify",
 		`{"title":"Backup done","body":"12 VODs copied","url":"https://example.org/report","tts":true}`)
 	require.Equal(t, http.StatusAccepted, status, string(raw))
 	var resp api.NotifyResponse
@@ -179,7 +145,7 @@ func TestNotifyPublishes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(env.Data, &n))
 	require.Equal(t, event.Notify{Title: "Backup done", Body: "12 VODs copied", URL: "https://example.org/report", TTS: true, Category: "manual"}, n)
 
-	status, raw = b.do(t, http.MethodPost, "/api/v1/notify", `{"title":"Hi","category":"live"}`)
+	status, raw = doJSON(t, b.url, http.MethodPost, "/api/v1/notify", `{"title":"Hi","category":"live"}`)
 	require.Equal(t, http.StatusAccepted, status, string(raw))
 	require.NoError(t, json.Unmarshal(raw, &resp))
 	require.Equal(t, int64(2), resp.Seq)
@@ -209,7 +175,7 @@ func TestNotifyRejectsBadInput(t *testing.T) {
 	for _, tt := range tests {
 		// Not parallel: the check below must run after every subtest.
 		t.Run(tt.name, func(t *testing.T) {
-			status, raw := b.do(t, http.MethodPost, "/api/v1/notify", tt.body)
+			status, raw := doJSON(t, b.url, http.MethodPost, "/api/v1/notify", tt.body)
 			require.Equal(t, tt.status, status, string(raw))
 			var body api.ErrorBody
 			require.NoError(t, json.Unmarshal(raw, &body))

@@ -3,12 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,7 +11,6 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/job"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 // jobsBundle is the testBundle of the jobs resource.
@@ -29,32 +23,10 @@ type jobsBundle struct {
 // inserted jobs stay pending.
 func setupJobs(t *testing.T) *jobsBundle {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
+	db := openDB(t)
+	svc, err := job.New(job.Config{TestOnly: true}, db, event.NewBus(db, nil), quietLogger())
 	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := job.New(job.Config{TestOnly: true}, db, event.NewBus(db, nil), logger)
-	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(api.New(logger, api.NewJobs(svc)))
-	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &jobsBundle{svc: svc, url: srv.URL}
-}
-
-func (b *jobsBundle) do(t *testing.T, method, path string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, b.url+path, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, raw
+	return &jobsBundle{svc: svc, url: serve(t, api.NewJobs(svc))}
 }
 
 func TestJobsListAndCancel(t *testing.T) {
@@ -62,7 +34,7 @@ func TestJobsListAndCancel(t *testing.T) {
 	b := setupJobs(t)
 	ctx := context.Background()
 
-	status, raw := b.do(t, http.MethodGet, "/api/v1/jobs")
+	status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/jobs", "")
 	require.Equal(t, http.StatusOK, status)
 	require.JSONEq(t, `{"items":[]}`, string(raw))
 
@@ -73,7 +45,7 @@ func TestJobsListAndCancel(t *testing.T) {
 	riverID, err := b.svc.RunNow(ctx, job.PruneEventsName)
 	require.NoError(t, err)
 
-	status, raw = b.do(t, http.MethodGet, "/api/v1/jobs")
+	status, raw = doJSON(t, b.url, http.MethodGet, "/api/v1/jobs", "")
 	require.Equal(t, http.StatusOK, status, string(raw))
 	var list struct {
 		Items []map[string]any `json:"items"`
@@ -96,14 +68,14 @@ func TestJobsListAndCancel(t *testing.T) {
 	require.Contains(t, prune, "created_at")
 	require.Contains(t, prune, "updated_at")
 
-	status, raw = b.do(t, http.MethodPost, "/api/v1/jobs/"+tr.ID()+"/cancel")
+	status, raw = doJSON(t, b.url, http.MethodPost, "/api/v1/jobs/"+tr.ID()+"/cancel", "")
 	require.Equal(t, http.StatusAccepted, status, string(raw))
 	require.JSONEq(t, `{"id":"`+tr.ID()+`"}`, string(raw))
 	<-cancelled
 
-	status, raw = b.do(t, http.MethodPost, "/api/v1/jobs/"+riverID+"/cancel")
+	status, raw = doJSON(t, b.url, http.MethodPost, "/api/v1/jobs/"+riverID+"/cancel", "")
 	require.Equal(t, http.StatusAccepted, status, string(raw))
-	status, raw = b.do(t, http.MethodGet, "/api/v1/jobs/history?limit=5")
+	status, raw = doJSON(t, b.url, http.MethodGet, "/api/v1/jobs/history?limit=5", "")
 	require.Equal(t, http.StatusOK, status, string(raw))
 	var hist struct {
 		Items []event.Job `json:"items"`
@@ -116,7 +88,7 @@ func TestJobsListAndCancel(t *testing.T) {
 
 	// Finished now: cancelling again is a conflict only for completed or
 	// failed jobs; a cancelled one stays cancelled.
-	status, _ = b.do(t, http.MethodPost, "/api/v1/jobs/"+riverID+"/cancel")
+	status, _ = doJSON(t, b.url, http.MethodPost, "/api/v1/jobs/"+riverID+"/cancel", "")
 	require.Equal(t, http.StatusAccepted, status)
 }
 
@@ -136,7 +108,7 @@ func TestJobsCancelErrors(t *testing.T) {
 		{http.MethodGet, "/api/v1/jobs/history?limit=0", http.StatusBadRequest, "invalid"},
 		{http.MethodGet, "/api/v1/jobs/history?limit=many", http.StatusBadRequest, "invalid"},
 	} {
-		status, raw := b.do(t, tc.method, tc.path)
+		status, raw := doJSON(t, b.url, tc.method, tc.path, "")
 		require.Equal(t, tc.status, status, tc.path)
 		var body api.ErrorBody
 		require.NoError(t, json.Unmarshal(raw, &body), tc.path)

@@ -3,11 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -28,24 +24,12 @@ func (f *recorderFake) RecordNow(ctx context.Context, channelID int64) (dvr.VOD,
 	return f.RecordNowFunc(ctx, channelID)
 }
 
-func serveRecorder(t *testing.T, rec api.ChannelRecorder) string {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewRecord(rec)))
-	srv.Listener.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // The record-now route answers 202 with the VOD, and maps the recorder's
 // refusals to 404, 409 and 503 with its message.
 func TestRecordRoute(t *testing.T) {
 	t.Parallel()
 	started := time.Date(2026, 12, 4, 19, 20, 0, 0, time.UTC)
-	base := serveRecorder(t, &recorderFake{RecordNowFunc: func(_ context.Context, id int64) (dvr.VOD, error) {
+	base := serve(t, api.NewRecord(&recorderFake{RecordNowFunc: func(_ context.Context, id int64) (dvr.VOD, error) {
 		switch id {
 		case 1:
 			return dvr.VOD{ID: 7, Basename: "demo_20261204T192000Z", ChannelID: 1, ChannelName: "demo", Status: "capturing", StartedAt: started}, nil
@@ -57,14 +41,9 @@ func TestRecordRoute(t *testing.T) {
 			return dvr.VOD{}, dvr.Errorf(dvr.EUNAVAILABLE, "recording is disabled: neither streamlink nor ffmpeg is available")
 		}
 		return dvr.VOD{}, dvr.Errorf(dvr.ENOTFOUND, "channel %d not found", id)
-	}})
+	}}))
 	post := func(path string) (int, []byte) {
-		resp, err := http.Post(base+path, "application/json", nil)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, raw
+		return doJSON(t, base, http.MethodPost, path, "")
 	}
 
 	status, raw := post("/api/v1/channels/1/record")
@@ -84,5 +63,4 @@ func TestRecordRoute(t *testing.T) {
 	requireError(t, status, raw, http.StatusNotFound, "not_found", "channel 99 not found")
 	status, raw = post("/api/v1/channels/abc/record")
 	requireError(t, status, raw, http.StatusBadRequest, "invalid", "id must be a positive integer")
-
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/record"
 )
-
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 type vodPage struct {
 	Items      []dvr.VOD `json:"items"`
@@ -47,7 +44,7 @@ func TestVODsListPagesAndFilters(t *testing.T) {
 	var got []int64
 	path := "/api/v1/vods?limit=2"
 	for {
-		status, raw := b.do(t, http.MethodGet, path, "")
+		status, raw := doJSON(t, b.url, http.MethodGet, path, "")
 		require.Equal(t, http.StatusOK, status, string(raw))
 		var page vodPage
 		require.NoError(t, json.Unmarshal(raw, &page))
@@ -61,7 +58,7 @@ func TestVODsListPagesAndFilters(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 
-	status, raw := b.do(t, http.MethodGet, "/api/v1/vods?channel="+itoa(c.ID), "")
+	status, raw := doJSON(t, b.url, http.MethodGet, "/api/v1/vods?channel="+itoa(c.ID), "")
 	require.Equal(t, http.StatusOK, status)
 	var page vodPage
 	require.NoError(t, json.Unmarshal(raw, &page))
@@ -71,7 +68,7 @@ func TestVODsListPagesAndFilters(t *testing.T) {
 	}
 	require.Empty(t, page.NextCursor)
 
-	status, raw = b.do(t, http.MethodGet, "/api/v1/vods/"+itoa(want[0]), "")
+	status, raw = doJSON(t, b.url, http.MethodGet, "/api/v1/vods/"+itoa(want[0]), "")
 	require.Equal(t, http.StatusOK, status)
 	var v dvr.VOD
 	require.NoError(t, json.Unmarshal(raw, &v))
@@ -82,10 +79,7 @@ func TestVODsListPagesAndFilters(t *testing.T) {
 func TestVODsRejectBadInput(t *testing.T) {
 	t.Parallel()
 	b := setupLibrary(t)
-	ch, err := b.lib.CreateChannel(b.ctx, record.ChannelParams{Name: "demo", URL: "http://a.test/"})
-	require.NoError(t, err)
-	v, err := b.lib.CreateVOD(b.ctx, record.CreateVODParams{ChannelID: ch.ID})
-	require.NoError(t, err)
+	_, v := b.demoVOD(t, false)
 	before := b.eventCount(t)
 	path := "/api/v1/vods/" + itoa(v.ID)
 	cases := []struct {
@@ -107,7 +101,7 @@ func TestVODsRejectBadInput(t *testing.T) {
 		{"DELETE", "/api/v1/vods/999", "", 404, "not_found", "vod 999 not found"},
 	}
 	for _, tc := range cases {
-		status, raw := b.do(t, tc.method, tc.path, tc.body)
+		status, raw := doJSON(t, b.url, tc.method, tc.path, tc.body)
 		requireError(t, status, raw, tc.status, tc.code, tc.msg)
 	}
 	got, err := b.lib.GetVOD(b.ctx, v.ID)
@@ -119,28 +113,23 @@ func TestVODsRejectBadInput(t *testing.T) {
 func TestVODsProtectAndDelete(t *testing.T) {
 	t.Parallel()
 	b := setupLibrary(t)
-	ch, err := b.lib.CreateChannel(b.ctx, record.ChannelParams{Name: "demo", URL: "http://a.test/"})
-	require.NoError(t, err)
-	v, err := b.lib.CreateVOD(b.ctx, record.CreateVODParams{ChannelID: ch.ID})
-	require.NoError(t, err)
-	_, err = b.lib.UpdateVOD(b.ctx, v.ID, record.VODPatch{Status: ptr(record.StatusFinalized)})
-	require.NoError(t, err)
+	_, v := b.demoVOD(t, true)
 	dir, err := record.VODDir(b.storage, "demo", v.Basename)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "v.mp4"), []byte("mp4"), 0o644))
 
 	path := "/api/v1/vods/" + itoa(v.ID)
-	status, raw := b.do(t, http.MethodPatch, path, `{"protected":true}`)
+	status, raw := doJSON(t, b.url, http.MethodPatch, path, `{"protected":true}`)
 	require.Equal(t, http.StatusOK, status, string(raw))
 	var got dvr.VOD
 	require.NoError(t, json.Unmarshal(raw, &got))
 	require.True(t, got.Protected)
 
-	status, _ = b.do(t, http.MethodDelete, path, "")
+	status, _ = doJSON(t, b.url, http.MethodDelete, path, "")
 	require.Equal(t, http.StatusNoContent, status)
 	require.NoDirExists(t, dir)
-	status, _ = b.do(t, http.MethodGet, path, "")
+	status, _ = doJSON(t, b.url, http.MethodGet, path, "")
 	require.Equal(t, http.StatusNotFound, status)
 
 	evs, err := event.List(b.ctx, b.db.Read, event.ListParams{Actions: []event.Action{event.ActionVODRemoved}})

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 	"github.com/lsdvr/lsdvr/internal/webhook"
 )
 
@@ -36,12 +32,9 @@ type webhooksBundle struct {
 func setupWebhooks(t *testing.T) *webhooksBundle {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := openDB(t)
 	recv := newHookReceiver(t)
-	svc, err := webhook.New(webhook.Config{PollInterval: 10 * time.Millisecond}, db, event.NewBus(db, nil), logger)
+	svc, err := webhook.New(webhook.Config{PollInterval: 10 * time.Millisecond}, db, event.NewBus(db, nil), quietLogger())
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
 	t.Cleanup(func() {
@@ -49,31 +42,17 @@ func setupWebhooks(t *testing.T) *webhooksBundle {
 		defer cancel()
 		require.NoError(t, svc.Stop(ctx))
 	})
-	srv := httptest.NewServer(api.New(logger, api.NewWebhooks(svc)))
-	t.Cleanup(srv.Close)
-	c, err := client.New(srv.URL, "")
+	url := serve(t, api.NewWebhooks(svc))
+	c, err := client.New(url, "")
 	require.NoError(t, err)
-	return &webhooksBundle{svc: svc, url: srv.URL, client: c, recv: recv}
+	return &webhooksBundle{svc: svc, url: url, client: c, recv: recv}
 }
 
-// do sends body (raw JSON; empty for none) and returns the status and body.
+// do is doJSON with the body as a string, for matching substrings.
 func (b *webhooksBundle) do(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, b.url+path, rd)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(raw)
+	status, raw := doJSON(t, b.url, method, path, body)
+	return status, string(raw)
 }
 
 // hookReceiver records deliveries and verifies each with the reference
@@ -155,7 +134,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	b.recv.trust(created.Secret)
 
 	// GET never shows the secret.
-	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+whID(created.ID), "")
+	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+itoa(created.ID), "")
 	require.Equal(t, http.StatusOK, status)
 	require.NotContains(t, body, "secret\"")
 	require.NotContains(t, body, created.Secret)
@@ -168,7 +147,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.Equal(t, "home", list[0].Description)
 
 	// Test send: 202, delivered and verified.
-	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+whID(created.ID)+"/test", "")
+	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+itoa(created.ID)+"/test", "")
 	require.Equal(t, http.StatusAccepted, status, body)
 	var sent api.WebhookTestResponse
 	require.NoError(t, json.Unmarshal([]byte(body), &sent))
@@ -190,14 +169,14 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, a.Code)
 	require.Equal(t, webhook.StatusSucceeded, a.Status)
 	require.Equal(t, 1, a.Attempt)
-	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+whID(created.ID)+"/deliveries?limit=5", "")
+	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+itoa(created.ID)+"/deliveries?limit=5", "")
 	require.Equal(t, http.StatusOK, status)
 	for _, key := range []string{"delivery_id", "event_id", "action", "status", "attempt", "code", "latency_ms", "attempted_at"} {
 		require.Contains(t, body, `"`+key+`"`)
 	}
 
 	// Replay one delivery: 202, same webhook-id again.
-	status, body = b.do(t, http.MethodPost, "/api/v1/deliveries/"+whID(a.DeliveryID)+"/replay", "")
+	status, body = b.do(t, http.MethodPost, "/api/v1/deliveries/"+itoa(a.DeliveryID)+"/replay", "")
 	require.Equal(t, http.StatusAccepted, status, body)
 	got = b.recv.waitN(t, 2)
 	require.Equal(t, sent.EventID, got[1].id)
@@ -209,7 +188,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.Zero(t, n)
 
 	// Rotate with a grace: both secrets verify the next delivery.
-	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+whID(created.ID)+"/rotate", `{"grace_seconds":600}`)
+	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+itoa(created.ID)+"/rotate", `{"grace_seconds":600}`)
 	require.Equal(t, http.StatusOK, status, body)
 	var rotated webhook.Endpoint
 	require.NoError(t, json.Unmarshal([]byte(body), &rotated))
@@ -222,7 +201,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.True(t, got[2].verified[created.Secret])
 	require.True(t, got[2].verified[rotated.Secret])
 	// Rotating with no body generates a secret too.
-	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+whID(created.ID)+"/rotate", "")
+	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+itoa(created.ID)+"/rotate", "")
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"secret":"whsec_`)
 
@@ -232,9 +211,9 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ep.Enabled)
 	require.NotEmpty(t, ep.DisabledReason)
-	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+whID(created.ID)+"/test", "")
+	status, body = b.do(t, http.MethodPost, "/api/v1/webhooks/"+itoa(created.ID)+"/test", "")
 	require.Equal(t, http.StatusConflict, status, body)
-	status, body = b.do(t, http.MethodPatch, "/api/v1/webhooks/"+whID(created.ID), `{"enabled":true,"description":"office","actions":["*"]}`)
+	status, body = b.do(t, http.MethodPatch, "/api/v1/webhooks/"+itoa(created.ID), `{"enabled":true,"description":"office","actions":["*"]}`)
 	require.Equal(t, http.StatusOK, status, body)
 	var patched webhook.Endpoint
 	require.NoError(t, json.Unmarshal([]byte(body), &patched))
@@ -244,9 +223,9 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	require.Equal(t, []event.Action{"*"}, patched.Actions)
 
 	// DELETE: 204, then 404.
-	status, _ = b.do(t, http.MethodDelete, "/api/v1/webhooks/"+whID(created.ID), "")
+	status, _ = b.do(t, http.MethodDelete, "/api/v1/webhooks/"+itoa(created.ID), "")
 	require.Equal(t, http.StatusNoContent, status)
-	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+whID(created.ID), "")
+	status, body = b.do(t, http.MethodGet, "/api/v1/webhooks/"+itoa(created.ID), "")
 	require.Equal(t, http.StatusNotFound, status)
 	require.Contains(t, body, "not found")
 	err = b.client.DeleteWebhook(ctx, created.ID)
@@ -285,7 +264,7 @@ func TestWebhooksRejectBadInput(t *testing.T) {
 
 	ep, err := b.client.CreateWebhook(context.Background(), webhook.CreateParams{URL: "http://127.0.0.1:9/hook"})
 	require.NoError(t, err)
-	id := whID(ep.ID)
+	id := itoa(ep.ID)
 	for _, tc := range []struct {
 		name, method, path, body, message string
 		status                            int
@@ -315,9 +294,6 @@ func TestWebhooksRejectBadInput(t *testing.T) {
 	require.Equal(t, "http://127.0.0.1:9/hook", got.URL, "failed patches wrote nothing")
 	require.Empty(t, got.Actions)
 }
-
-// whID formats an endpoint or delivery id for a path.
-func whID(id int64) string { return strconv.FormatInt(id, 10) }
 
 // errorOf decodes an error response.
 func errorOf(t *testing.T, body string) api.ErrorBody {

@@ -3,9 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,18 +11,15 @@ import (
 	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/config"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 func setupConfigServer(t *testing.T, environ ...string) *client.Client {
 	t.Helper()
 	cfg, err := config.Load(t.TempDir(), "", environ)
 	require.NoError(t, err)
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	srv := api.New(slog.New(slog.NewTextHandler(io.Discard, nil)), api.NewConfigResource(cfg, event.NewBus(db, nil)))
-	c, err := client.New(listen127(t, srv), "")
+	db := openDB(t)
+	srv := api.New(quietLogger(), api.NewConfigResource(cfg, event.NewBus(db, nil)))
+	c, err := client.New(serve(t, srv), "")
 	require.NoError(t, err)
 	return c
 }

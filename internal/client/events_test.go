@@ -5,11 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,22 +16,8 @@ import (
 	"github.com/lsdvr/lsdvr/internal/api"
 	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/event"
-	"github.com/lsdvr/lsdvr/internal/store"
 	"github.com/lsdvr/lsdvr/internal/ws"
 )
-
-// listen127 starts h on 127.0.0.1.
-func listen127(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	var err error
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
 
 // script is what the fake server does on one connection.
 type script func(ctx context.Context, conn *websocket.Conn) error
@@ -116,7 +98,7 @@ func TestTailEventsReconnectsWithLastSeq(t *testing.T) {
 			envelope(t, 8, event.ActionNotify, event.Notify{Title: "eight"}),
 		),
 	}
-	c, err := client.New(listen127(t, f), "tok")
+	c, err := client.New(serve(t, f), "tok")
 	require.NoError(t, err)
 
 	var (
@@ -157,7 +139,7 @@ func TestTailEventsFromNowResumesFromConnected(t *testing.T) {
 			envelope(t, 42, event.ActionLog, event.Log{Message: "m"}),
 		),
 	}
-	c, err := client.New(listen127(t, f), "tok")
+	c, err := client.New(serve(t, f), "tok")
 	require.NoError(t, err)
 	var got []int64
 	err = c.TailEvents(context.Background(), client.TailParams{After: -1, MinBackoff: time.Millisecond},
@@ -172,7 +154,7 @@ func TestTailEventsFromNowResumesFromConnected(t *testing.T) {
 
 func TestTailEventsStopsOnRefusal(t *testing.T) {
 	t.Parallel()
-	c, err := client.New(listen127(t, &fakeStream{}), "wrong")
+	c, err := client.New(serve(t, &fakeStream{}), "wrong")
 	require.NoError(t, err)
 	err = c.TailEvents(context.Background(), client.TailParams{MinBackoff: time.Millisecond}, func(event.Envelope, []byte) error {
 		return nil
@@ -186,7 +168,7 @@ func TestTailEventsStopsOnRefusal(t *testing.T) {
 func TestTailEventsReturnsNilOnCancel(t *testing.T) {
 	t.Parallel()
 	f := &fakeStream{} // no scripts: every connection just stays open
-	c, err := client.New(listen127(t, f), "tok")
+	c, err := client.New(serve(t, f), "tok")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -212,16 +194,14 @@ type liveBundle struct {
 func setupLive(t *testing.T) *liveBundle {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	bus := event.NewBus(db, nil)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := quietLogger()
 	hub := ws.New(ws.Config{ResumeWait: 10 * time.Millisecond}, db, bus, logger)
 	require.NoError(t, hub.Start(ctx))
 	srv := api.New(logger, api.NewEvents(db, bus))
 	srv.Handle("GET /api/v1/ws", hub)
-	base := listen127(t, srv)
+	base := serve(t, srv)
 	t.Cleanup(func() { _ = hub.Stop(ctx) })
 	c, err := client.New(base, "")
 	require.NoError(t, err)

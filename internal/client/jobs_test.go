@@ -3,9 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,19 +11,16 @@ import (
 	"github.com/lsdvr/lsdvr/internal/client"
 	"github.com/lsdvr/lsdvr/internal/event"
 	"github.com/lsdvr/lsdvr/internal/job"
-	"github.com/lsdvr/lsdvr/internal/store"
 )
 
 func TestJobsAgainstServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "lsdvr.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := openDB(t)
+	logger := quietLogger()
 	svc, err := job.New(job.Config{TestOnly: true}, db, event.NewBus(db, nil), logger)
 	require.NoError(t, err)
-	c, err := client.New(listen127(t, api.New(logger, api.NewJobs(svc))), "")
+	c, err := client.New(serve(t, api.New(logger, api.NewJobs(svc))), "")
 	require.NoError(t, err)
 
 	jobs, err := c.ListJobs(ctx)
