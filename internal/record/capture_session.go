@@ -95,7 +95,10 @@ func (r *Recorder) runSession(ctx context.Context, s *session, info media.Stream
 			log.Error("hand the capture to conversion", "err", err)
 		}
 	} else {
-		if _, err := r.bus.PublishNow(fctx, ended); err != nil {
+		err := r.lib.db.InTx(fctx, func(tx *store.Tx) error {
+			return r.publishEnd(fctx, tx, ended)
+		})
+		if err != nil {
 			log.Error("publish end_capture", "err", err)
 		}
 		r.finishEmpty(fctx, vod, reason)
@@ -339,10 +342,27 @@ func (r *Recorder) finishEmpty(ctx context.Context, v dvr.VOD, reason string) {
 // converting one with its job, and end_capture is published exactly once.
 func (r *Recorder) handOff(ctx context.Context, ended event.EndCapture) error {
 	return r.lib.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := r.bus.Publish(ctx, tx, ended); err != nil {
+		if err := r.publishEnd(ctx, tx, ended); err != nil {
 			return err
 		}
 		_, err := r.lib.QueueConvertTx(ctx, tx, r.jobs, ended.VOD.ID, false)
 		return err
 	})
+}
+
+// publishEnd publishes end_capture and, when the capture failed, a notify
+// (category capture_failed) so that a person learns of it.
+func (r *Recorder) publishEnd(ctx context.Context, tx *store.Tx, ended event.EndCapture) error {
+	if _, err := r.bus.Publish(ctx, tx, ended); err != nil {
+		return err
+	}
+	if ended.Success {
+		return nil
+	}
+	_, err := r.bus.Publish(ctx, tx, event.Notify{
+		Title:    ended.VOD.ChannelName + ": recording failed",
+		Body:     ended.VOD.Basename + ": " + ended.Reason,
+		Category: "capture_failed",
+	})
+	return err
 }

@@ -200,6 +200,11 @@ func TestCaptureGivesUpWhenProcessKeepsFailing(t *testing.T) {
 	require.Equal(t, record.StatusFailed, got.Status)
 	require.Equal(t, []string{record.CaptureLogName}, got.Files, "empty parts are not kept")
 	require.Zero(t, cb.seen.count(func(e capEvent) bool { return e.Action == event.ActionStartConvert }))
+	notice := cb.seen.wait(t, "a person is told", func(e capEvent) bool {
+		return e.Action == event.ActionNotify && e.Data["category"] == "capture_failed"
+	})
+	require.Equal(t, "broken: recording failed", notice.Data["title"])
+	require.Contains(t, notice.Data["body"], "capture kept failing")
 	cleared := cb.seen.wait(t, "capture job cleared", func(e capEvent) bool {
 		return e.Action == event.ActionJobClear && e.Data["job_name"] == "capture:broken"
 	})
