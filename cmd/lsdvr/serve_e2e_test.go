@@ -181,3 +181,24 @@ func TestServeRequiresTokenWhenConfigured(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, `"action": "init"`)
 }
+
+// TestServeWithoutMediaTools checks that lsdvr starts on a machine without
+// ffmpeg and streamlink, says that recording is disabled, and refuses to
+// record with that message instead of failing later.
+func TestServeWithoutMediaTools(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, t.TempDir(), "PATH="+t.TempDir())
+	require.Contains(t, srv.Log(), "recording is disabled")
+
+	ctx := context.Background()
+	var ch struct {
+		ID int64 `json:"id"`
+	}
+	require.NoError(t, srv.Client.Do(ctx, "POST", "/api/v1/channels",
+		map[string]any{"name": "demo", "url": "http://127.0.0.1:9/live.m3u8"}, &ch))
+	err := srv.Client.Do(ctx, "POST", "/api/v1/channels/"+jsonNumber(ch.ID)+"/record", nil, nil)
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusServiceUnavailable, apiErr.Status)
+	require.Contains(t, apiErr.Message, "recording is disabled")
+}
