@@ -115,6 +115,22 @@ type receiver struct {
 	latencies []time.Duration
 	closeErr  error
 	last      atomic.Int64 // newest seq received, read while reading goes on
+	from      int64        // last_seq of the connected message
+}
+
+// lastSeqOf reads last_seq from a connected message, 0 when absent.
+func lastSeqOf(msg []byte) int64 {
+	i := bytes.Index(msg, []byte(`"last_seq":`))
+	if i < 0 {
+		return 0
+	}
+	rest := msg[i+len(`"last_seq":`):]
+	end := bytes.IndexAny(rest, ",}")
+	if end < 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(rest[:end]), 10, 64)
+	return n
 }
 
 func runWS(ctx context.Context, o wsOptions, out io.Writer) error {
@@ -172,7 +188,7 @@ func runWS(ctx context.Context, o wsOptions, out io.Writer) error {
 	stopReading()
 	readers.Wait()
 
-	report(out, o.clients, published, receivers)
+	report(out, published, receivers)
 	if o.pid > 0 {
 		rss, hwm, err := memory(o.pid)
 		if err != nil {
@@ -217,8 +233,13 @@ func (r *receiver) read(ctx context.Context, conn *websocket.Conn) {
 			return
 		}
 		seq, ts, ok := envelopeHead(msg)
-		if !ok || seq == 0 {
-			continue // connected, or not an envelope
+		if !ok {
+			continue
+		}
+		if seq == 0 {
+			// connected: the client receives the events after its last_seq.
+			r.from = lastSeqOf(msg)
+			continue
 		}
 		r.seqs = append(r.seqs, seq)
 		r.latencies = append(r.latencies, now.Sub(ts))
@@ -337,7 +358,7 @@ func publish(ctx context.Context, c *client.Client, rate float64, d time.Duratio
 }
 
 // report prints delivery completeness and latency percentiles.
-func report(out io.Writer, clients int, published map[int64]bool, receivers []*receiver) {
+func report(out io.Writer, published map[int64]bool, receivers []*receiver) {
 	type agg struct {
 		count int
 		last  time.Duration
@@ -368,11 +389,20 @@ func report(out io.Writer, clients int, published map[int64]bool, receivers []*r
 			dropped[reason]++
 		}
 	}
+	// A client connected without ?after receives the events after the
+	// last_seq of its connected message: an event published while it was
+	// still being accepted is not due to it.
 	var lastClient []time.Duration
 	complete := 0
-	for _, a := range perEvent {
+	for seq, a := range perEvent {
 		lastClient = append(lastClient, a.last)
-		if a.count == clients {
+		due := 0
+		for _, r := range receivers {
+			if r.from < seq {
+				due++
+			}
+		}
+		if a.count == due {
 			complete++
 		}
 	}
