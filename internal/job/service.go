@@ -145,7 +145,10 @@ func New(cfg Config, db *store.DB, bus *event.Bus, logger *slog.Logger) (*Servic
 
 	driver := riversqlite.New(db.Write)
 	ctx := context.Background()
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	// River reports every migration and, every few seconds, job counts at
+	// info level: operators need only its warnings and errors.
+	riverLogger := slog.New(warnAndAbove{logger.Handler()}).With("component", "river")
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger})
 	if err != nil {
 		return nil, fmt.Errorf("create job migrator: %w", err)
 	}
@@ -160,7 +163,7 @@ func New(cfg Config, db *store.DB, bus *event.Bus, logger *slog.Logger) (*Servic
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        cfg.JobTimeout,
-		Logger:            logger.With("component", "river"),
+		Logger:            riverLogger,
 		Middleware:        []rivertype.Middleware{&middleware{svc: s}},
 		PeriodicJobs:      cfg.PeriodicJobs,
 		Queues: map[string]river.QueueConfig{
@@ -395,4 +398,19 @@ func (s *Service) publish(ctx context.Context, data ...event.Data) {
 	if err != nil {
 		s.logger.Error("publish job event", "action", string(data[0].Action()), "err", err)
 	}
+}
+
+// warnAndAbove passes on records of level warn and above only.
+type warnAndAbove struct{ slog.Handler }
+
+func (h warnAndAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnAndAbove) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnAndAbove{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnAndAbove) WithGroup(name string) slog.Handler {
+	return warnAndAbove{h.Handler.WithGroup(name)}
 }
