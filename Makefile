@@ -6,7 +6,7 @@ LISTEN  ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run deps build test bench generate lint clean
+.PHONY: run deps build test bench generate clean
 
 ## run: install missing ffmpeg/streamlink, build, and serve with SQLite in ./data
 run: deps build
