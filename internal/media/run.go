@@ -53,6 +53,10 @@ type Cmd struct {
 	// concurrent, and must not block for long: the tool stalls while its
 	// pipe is full.
 	OnLine func(stream, line string)
+	// LogLine, when set, decides which lines are written to LogPath; every
+	// line still reaches OnLine and the error tail. It lets a long capture
+	// thin its progress lines instead of logging several a second.
+	LogLine func(stream, line string) bool
 	// Grace is how long to wait after SIGTERM before SIGKILL when ctx ends.
 	// Zero means DefaultGrace.
 	Grace time.Duration
@@ -156,7 +160,7 @@ func Run(ctx context.Context, c Cmd) error {
 		logFile = f
 		defer logFile.Close()
 	}
-	sink := &lineSink{log: logFile, onLine: c.OnLine, tailN: tailN}
+	sink := &lineSink{log: logFile, logLine: c.LogLine, onLine: c.OnLine, tailN: tailN}
 	if logFile != nil {
 		fmt.Fprintf(logFile, "%s run %s %s\n", stamp(), c.Path, quoteArgs(c.Args))
 	}
@@ -239,6 +243,7 @@ func Run(ctx context.Context, c Cmd) error {
 type lineSink struct {
 	mu      sync.Mutex
 	log     io.Writer
+	logLine func(stream, line string) bool
 	onLine  func(stream, line string)
 	tailN   int
 	errTail []string
@@ -286,7 +291,7 @@ func (s *lineSink) emit(stream string, buf *bytes.Buffer) {
 	}
 	line := buf.String()
 	buf.Reset()
-	if s.log != nil {
+	if s.log != nil && (s.logLine == nil || s.logLine(stream, line)) {
 		fmt.Fprintf(s.log, "%s %s %s\n", stamp(), stream, line)
 	}
 	if looksLikeError(line) {

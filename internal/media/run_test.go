@@ -87,6 +87,27 @@ func TestRunDeliversLinesAndLogs(t *testing.T) {
 	require.Contains(t, string(log), " stdout again\n")
 }
 
+func TestRunLogLineThinsTheLogOnly(t *testing.T) {
+	t.Parallel()
+	b := setupRun(t)
+	logPath := filepath.Join(b.dir, "job.log")
+	l := newLines("")
+	err := media.Run(b.ctx, media.Cmd{
+		Path:    "/bin/sh",
+		Args:    []string{"-c", `echo keep; echo progress 1; echo progress 2; echo keep too`},
+		LogPath: logPath,
+		OnLine:  l.onLine,
+		LogLine: func(_, line string) bool { return !strings.HasPrefix(line, "progress") },
+	})
+	require.NoError(t, err)
+	require.Len(t, l.all(), 4, "every line still reaches OnLine")
+	log, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	require.Contains(t, string(log), " stdout keep\n")
+	require.Contains(t, string(log), " stdout keep too\n")
+	require.NotContains(t, string(log), "stdout progress")
+}
+
 func TestRunExitError(t *testing.T) {
 	t.Parallel()
 	b := setupRun(t)

@@ -177,3 +177,57 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
+
+// progressLogEvery is how often a capture's progress reaches its log.
+const progressLogEvery = 30 * time.Second
+
+// progressLog thins progress lines in a capture log: streamlink prints one
+// four times a second (plus one per segment at debug level) and ffmpeg a
+// block of a dozen key=value lines twice a second, which over a fifty-hour
+// broadcast would bury the lines that matter. Other lines are all kept; a
+// kept ffmpeg block is kept whole, up to its progress= line.
+type progressLog struct {
+	every   time.Duration
+	now     func() time.Time
+	last    time.Time
+	inBlock bool
+}
+
+func newProgressLog(now func() time.Time) *progressLog {
+	return &progressLog{every: progressLogEvery, now: now}
+}
+
+// keep reports whether line goes to the log.
+func (f *progressLog) keep(_, line string) bool {
+	ffmpegKey := isFFmpegProgressLine(line)
+	if !ffmpegKey {
+		if p, ok := media.ParseStreamlinkProgress(line); !ok || (p.Kind != media.ProgressWritten && p.Kind != media.ProgressSegment) {
+			return true
+		}
+	}
+	if f.inBlock {
+		f.inBlock = !strings.HasPrefix(line, "progress=")
+		return true
+	}
+	if now := f.now(); f.last.IsZero() || now.Sub(f.last) >= f.every {
+		f.last = now
+		f.inBlock = ffmpegKey && !strings.HasPrefix(line, "progress=")
+		return true
+	}
+	return false
+}
+
+// isFFmpegProgressLine reports whether line is one key=value line of
+// ffmpeg's -progress output (frame=120, out_time=00:00:04.000000, ...).
+func isFFmpegProgressLine(line string) bool {
+	key, _, ok := strings.Cut(line, "=")
+	if !ok || key == "" || strings.ContainsRune(line, ' ') {
+		return false
+	}
+	for _, c := range key {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}

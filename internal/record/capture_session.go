@@ -245,6 +245,7 @@ func (r *Recorder) capturePart(ctx context.Context, s *session, tracked *job.Tra
 	cmd.LogPath = logPath
 	cmd.Grace = r.cfg.StopGrace
 	var prog media.Progress
+	cmd.LogLine = newProgressLog(r.cfg.Now).keep
 	cmd.OnLine = func(_, line string) {
 		p, ok := s.backend.parse(line, prog)
 		prog = p
