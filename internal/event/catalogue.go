@@ -253,6 +253,7 @@ type Log struct {
 	Attrs   map[string]any `json:"attrs,omitempty" jsonschema_description:"Structured attributes of the record."`
 }
 
+// Action implements Data: each payload type names its action.
 func (Init) Action() Action           { return ActionInit }
 func (Connected) Action() Action      { return ActionConnected }
 func (StartDownload) Action() Action  { return ActionStartDownload }
