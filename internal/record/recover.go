@@ -2,9 +2,14 @@ package record
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/lsdvr/lsdvr/internal/dvr"
 	"github.com/lsdvr/lsdvr/internal/event"
@@ -28,7 +33,8 @@ const (
 // non-empty part becomes failed instead (alert, end_capture with
 // ReasonStoppedBeforeData, vod_updated, notify "capture_failed",
 // end_download). Each VOD is recovered on its own: errors are
-// joined, and the others are still recovered.
+// joined, and the others are still recovered. Last, a VOD left converting
+// with no conversion job that will still run is queued again.
 func (c *Converter) Recover(ctx context.Context, jobs *job.Service) error {
 	rows, err := c.lib.db.Read.QueryContext(ctx, `SELECT id FROM vods WHERE status = ? ORDER BY id`, StatusCapturing)
 	if err != nil {
@@ -51,6 +57,68 @@ func (c *Converter) Recover(ctx context.Context, jobs *job.Service) error {
 	for _, id := range ids {
 		if err := c.recoverVOD(ctx, jobs, id); err != nil && !dvr.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("recover vod %d: %w", id, err))
+		}
+	}
+	if err := c.requeueOrphans(ctx, jobs); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// liveJobStates are the states of a conversion job that will still run.
+var liveJobStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// requeueOrphans queues a conversion again for every VOD left converting
+// without a job that will still run: one a person cancelled, or one whose
+// attempts ran out. Whether the VOD was interrupted is taken from its
+// earlier job, so it still ends as interrupted.
+func (c *Converter) requeueOrphans(ctx context.Context, jobs *job.Service) error {
+	rows, err := c.lib.db.Read.QueryContext(ctx, `SELECT id FROM vods WHERE status = ? ORDER BY id`, StatusConverting)
+	if err != nil {
+		return fmt.Errorf("list converting vods: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("list converting vods: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list converting vods: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := jobs.River().JobList(ctx, river.NewJobListParams().Kinds(ConvertKind).First(10_000))
+	if err != nil {
+		return fmt.Errorf("list conversion jobs: %w", err)
+	}
+	live, interrupted := map[int64]bool{}, map[int64]bool{}
+	for _, j := range res.Jobs {
+		var args ConvertVODArgs
+		if json.Unmarshal(j.EncodedArgs, &args) != nil {
+			continue
+		}
+		interrupted[args.VODID] = interrupted[args.VODID] || args.Interrupted
+		if slices.Contains(liveJobStates, j.State) {
+			live[args.VODID] = true
+		}
+	}
+	var errs []error
+	for _, id := range ids {
+		if live[id] {
+			continue
+		}
+		c.logger.Warn("queueing again a conversion that has no job", "vod_id", id)
+		if _, err := jobs.Insert(ctx, ConvertVODArgs{VODID: id, Interrupted: interrupted[id]}, nil); err != nil {
+			errs = append(errs, fmt.Errorf("queue conversion of vod %d: %w", id, err))
 		}
 	}
 	return errors.Join(errs...)

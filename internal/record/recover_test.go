@@ -3,8 +3,11 @@ package record_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/riverqueue/river"
 
 	"github.com/stretchr/testify/require"
 
@@ -91,4 +94,31 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// A conversion a person cancelled leaves its VOD converting; the next start
+// queues it again, and an interrupted VOD stays interrupted.
+func TestRecoverRequeuesCancelledConversion(t *testing.T) {
+	t.Parallel()
+	cb := setupConvert(t, convOpts{jobs: true})
+	v, dir := cb.capturedVOD(t, "dave", 1, false)
+	cb.queueConvert(t, v.ID, true)
+	res, err := cb.jobs.River().JobList(cb.ctx, river.NewJobListParams().Kinds(record.ConvertKind))
+	require.NoError(t, err)
+	require.Len(t, res.Jobs, 1)
+	require.NoError(t, cb.jobs.Cancel(cb.ctx, strconv.FormatInt(res.Jobs[0].ID, 10)))
+
+	require.NoError(t, cb.conv.Recover(cb.ctx, cb.jobs))
+	cb.startJobs(t)
+	cb.seen.waitVOD(t, event.ActionEndDownload, v.ID)
+	got, err := cb.lib.GetVOD(cb.ctx, v.ID)
+	require.NoError(t, err)
+	require.Equal(t, record.StatusInterrupted, got.Status)
+	require.FileExists(t, filepath.Join(dir, v.Basename+".mp4"))
+
+	// A second start finds nothing left to queue.
+	require.NoError(t, cb.conv.Recover(cb.ctx, cb.jobs))
+	res, err = cb.jobs.River().JobList(cb.ctx, river.NewJobListParams().Kinds(record.ConvertKind))
+	require.NoError(t, err)
+	require.Len(t, res.Jobs, 2, "the cancelled job and the one Recover queued")
 }
