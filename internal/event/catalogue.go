@@ -49,6 +49,15 @@ type entry struct {
 	zero   Data
 }
 
+// notSentYet names the actions this version does not send yet, with what
+// will send them, so the documentation never promises an event that
+// nothing emits.
+var notSentYet = map[Action]string{
+	ActionChatDownload:  "chat capture",
+	ActionVODDownload:   "platform VOD downloads",
+	ActionVideoDownload: "ad-hoc downloads",
+}
+
 // catalogue lists every action with a zero value of its payload type.
 var catalogue = []entry{
 	{ActionInit, "The server has started; sent once per start.", Init{}},

@@ -87,7 +87,11 @@ func Markdown() string {
 	b.WriteString("The machine-readable JSON Schema is `events.schema.json` beside this file and `GET /api/v1/events/schema`.\n\n")
 	b.WriteString("## Actions\n\n")
 	for _, e := range catalogue {
-		fmt.Fprintf(&b, "- [`%s`](#%s): %s\n", e.action, e.action, e.when)
+		notYet := ""
+		if notSentYet[e.action] != "" {
+			notYet = " (not sent yet)"
+		}
+		fmt.Fprintf(&b, "- [`%s`](#%s): %s%s\n", e.action, e.action, e.when, notYet)
 	}
 	b.WriteString("\n")
 	shared := map[string]*jsonschema.Schema{}
@@ -97,6 +101,9 @@ func Markdown() string {
 			shared[n] = d
 		}
 		fmt.Fprintf(&b, "## %s\n\n%s\n\n", e.action, e.when)
+		if with := notSentYet[e.action]; with != "" {
+			fmt.Fprintf(&b, "**Not sent by this version yet**: it arrives with %s. The payload below is the contract it will follow.\n\n", with)
+		}
 		writeFields(&b, payload)
 	}
 	b.WriteString("## Shared types\n\n")
