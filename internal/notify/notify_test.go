@@ -22,10 +22,9 @@ import (
 
 // received is one request a receiver got.
 type received struct {
-	path    string
-	title   string // ntfy's Title header
-	body    string
-	fromURL string // the receiver that got it
+	path  string
+	title string // ntfy's Title header
+	body  string
 }
 
 // receiver is a local notification service endpoint.

@@ -32,10 +32,6 @@ type step struct {
 	ok   func(capEvent) bool
 }
 
-func isAction(a event.Action) func(capEvent) bool {
-	return func(e capEvent) bool { return e.Action == a }
-}
-
 // requireOrder checks that steps happen in order among evs (other events
 // may come between them).
 func requireOrder(t *testing.T, evs []capEvent, steps []step) {
