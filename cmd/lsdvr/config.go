@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lsdvr/lsdvr/internal/client"
+	"github.com/lsdvr/lsdvr/internal/config"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -44,7 +45,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 				}
 				types := make(map[string]string, len(view.Options))
 				for _, o := range view.Options {
-					types[o.Key] = o.Type
+					types[o.Key] = string(o.Type)
 				}
 				changes, err := parseAssignments(args, types)
 				if err != nil {
@@ -124,7 +125,7 @@ func fetchConfig(ctx context.Context, g *globals) (*client.Client, *client.Confi
 	return c, view, err
 }
 
-func writeConfigTable(w io.Writer, values map[string]any, sources map[string]string) error {
+func writeConfigTable(w io.Writer, values map[string]any, sources map[string]config.Source) error {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)

@@ -6,34 +6,16 @@ import (
 	"strconv"
 
 	"github.com/lsdvr/lsdvr/internal/dvr"
+	"github.com/lsdvr/lsdvr/internal/record"
 )
 
-// ChannelInput is the body of POST /api/v1/channels. Zero values take the
-// server's defaults (quality best, backend auto, poll every 60 s, enabled,
-// no retention limit).
-type ChannelInput struct {
-	Name            string  `json:"name"`
-	URL             string  `json:"url"`
-	Quality         string  `json:"quality,omitempty"`
-	Backend         string  `json:"backend,omitempty"`
-	PollIntervalSec int     `json:"poll_interval_sec,omitempty"`
-	Enabled         *bool   `json:"enabled,omitempty"`
-	KeepLast        int     `json:"keep_last,omitempty"`
-	KeepGB          float64 `json:"keep_gb,omitempty"`
-}
+// ChannelInput is the body of POST /api/v1/channels: the server's own
+// type, so client and server cannot disagree on it.
+type ChannelInput = record.ChannelParams
 
 // ChannelPatch is the body of PATCH /api/v1/channels/{id}; nil fields are
 // left as they are.
-type ChannelPatch struct {
-	Name            *string  `json:"name,omitempty"`
-	URL             *string  `json:"url,omitempty"`
-	Quality         *string  `json:"quality,omitempty"`
-	Backend         *string  `json:"backend,omitempty"`
-	PollIntervalSec *int     `json:"poll_interval_sec,omitempty"`
-	Enabled         *bool    `json:"enabled,omitempty"`
-	KeepLast        *int     `json:"keep_last,omitempty"`
-	KeepGB          *float64 `json:"keep_gb,omitempty"`
-}
+type ChannelPatch = record.ChannelPatch
 
 // ListChannels returns every channel, by name.
 func (c *Client) ListChannels(ctx context.Context) ([]dvr.Channel, error) {

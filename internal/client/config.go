@@ -2,36 +2,18 @@ package client
 
 import (
 	"context"
+	"github.com/lsdvr/lsdvr/internal/api"
 	"net/http"
 )
 
-// ConfigOption documents one configuration key, as GET /api/v1/config lists
-// it.
-type ConfigOption struct {
-	Key     string `json:"key"`
-	Env     string `json:"env"`
-	Type    string `json:"type"`
-	Default any    `json:"default"`
-	Doc     string `json:"doc"`
-	Secret  bool   `json:"secret"`
-	Restart bool   `json:"restart"`
-}
-
-// ConfigView is the server's configuration: values with secrets shown as
-// "********", where each came from (default, file or env), and the options.
-type ConfigView struct {
-	Config  map[string]any    `json:"config"`
-	Sources map[string]string `json:"sources"`
-	Options []ConfigOption    `json:"options"`
-}
+// ConfigView is the server's configuration (GET /api/v1/config): values
+// with secrets shown as "********", where each came from (default, file or
+// env), and the options. It is the server's own type.
+type ConfigView = api.ConfigView
 
 // ConfigUpdate is the result of SetConfig: the keys that changed, those of
 // them that need a restart, and the whole configuration, redacted.
-type ConfigUpdate struct {
-	Changed         []string       `json:"changed"`
-	RestartRequired []string       `json:"restart_required"`
-	Config          map[string]any `json:"config"`
-}
+type ConfigUpdate = api.ConfigUpdate
 
 // Config reads the configuration (GET /api/v1/config).
 func (c *Client) Config(ctx context.Context) (*ConfigView, error) {

@@ -32,7 +32,7 @@ func TestClientConfig(t *testing.T) {
 	view, err := c.Config(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "********", view.Config["twitch.client_secret"])
-	require.Equal(t, "env", view.Sources["log.level"])
+	require.Equal(t, config.SourceEnv, view.Sources["log.level"])
 	require.NotEmpty(t, view.Options)
 	require.Equal(t, "LSDVR_LOG_LEVEL", view.Options[3].Env)
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lsdvr/lsdvr/internal/api"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,10 +21,7 @@ import (
 
 // EventPage is one page of the event log: the stored envelopes verbatim and
 // the newest seq in the log when the page was read.
-type EventPage struct {
-	Items   []json.RawMessage `json:"items"`
-	LastSeq int64             `json:"last_seq"`
-}
+type EventPage = api.EventPage
 
 // ListEventsParams filters ListEvents. Zero values mean: from the start,
 // the server's default page size (100), every action.
@@ -59,20 +57,10 @@ func (c *Client) ListEvents(ctx context.Context, p ListEventsParams) (*EventPage
 
 // Notice is the body of POST /api/v1/notify. Title is required; Category
 // defaults to "manual" on the server.
-type Notice struct {
-	Title    string `json:"title"`
-	Body     string `json:"body,omitempty"`
-	Category string `json:"category,omitempty"`
-	URL      string `json:"url,omitempty"`
-	Icon     string `json:"icon,omitempty"`
-	TTS      bool   `json:"tts,omitempty"`
-}
+type Notice = api.NotifyRequest
 
 // NotifyResult identifies the notify event a notice became.
-type NotifyResult struct {
-	EventID string `json:"event_id"`
-	Seq     int64  `json:"seq"`
-}
+type NotifyResult = api.NotifyResponse
 
 // Notify publishes a notify event to every channel (POST /api/v1/notify).
 func (c *Client) Notify(ctx context.Context, n Notice) (*NotifyResult, error) {

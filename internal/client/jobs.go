@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"github.com/lsdvr/lsdvr/internal/job"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,12 +11,9 @@ import (
 )
 
 // Job is a job of the live list (GET /api/v1/jobs): the job of the job_*
-// events plus its event name and latest progress text.
-type Job struct {
-	Name string `json:"name"`
-	event.Job
-	ProgressText string `json:"progress_text,omitempty"`
-}
+// events plus its event name and latest progress text. It is the server's
+// own type.
+type Job = job.Live
 
 // ListJobs returns the pending, running and retrying jobs, oldest first.
 func (c *Client) ListJobs(ctx context.Context) ([]Job, error) {

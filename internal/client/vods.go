@@ -7,14 +7,12 @@ import (
 	"strconv"
 
 	"github.com/lsdvr/lsdvr/internal/dvr"
+	"github.com/lsdvr/lsdvr/internal/record"
 )
 
 // VODPage is one page of VODs, newest first; NextCursor is "" on the last
-// page.
-type VODPage struct {
-	Items      []dvr.VOD `json:"items"`
-	NextCursor string    `json:"next_cursor"`
-}
+// page. It is the server's own type.
+type VODPage = record.VODPage
 
 // ListVODsParams selects a page of VODs. Zero values mean: every channel,
 // the server's default page size (50), the first page.

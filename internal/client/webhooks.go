@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"github.com/lsdvr/lsdvr/internal/api"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,10 +59,7 @@ func (c *Client) DeleteWebhook(ctx context.Context, id int64) error {
 }
 
 // WebhookTestResult identifies the test event a TestWebhook call published.
-type WebhookTestResult struct {
-	EventID string `json:"event_id"`
-	Seq     int64  `json:"seq"`
-}
+type WebhookTestResult = api.WebhookTestResponse
 
 // TestWebhook sends a notify test event to that endpoint only.
 func (c *Client) TestWebhook(ctx context.Context, id int64) (*WebhookTestResult, error) {
