@@ -160,3 +160,44 @@ func TestListFilters(t *testing.T) {
 	_, err = event.Get(ctx, tb.db.Read, 99)
 	require.True(t, dvr.IsNotFound(err))
 }
+
+// The body is written around the seq in SQL; it must be byte for byte what
+// encoding/json makes of the envelope, escapes included.
+func TestBodyIsTheMarshalledEnvelope(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	ctx := context.Background()
+	data := event.Notify{Title: `<b>"Ünïcode" & co</b>`, Body: "line\nbreak \u2028", Category: "test"}
+	for range 3 {
+		ev, err := tb.bus.PublishNow(ctx, data)
+		require.NoError(t, err)
+		payload, err := json.Marshal(data)
+		require.NoError(t, err)
+		want, err := json.Marshal(event.Envelope{ID: ev.ID, Seq: ev.Seq, Action: ev.Action,
+			Timestamp: ev.Timestamp.Format(event.TimestampFormat), Data: payload})
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(ev.Body))
+		stored, err := event.Get(ctx, tb.db.Read, ev.Seq)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(stored.Body))
+	}
+}
+
+// A seq is never reused, even once the events holding it are deleted.
+func TestSeqIsNeverReused(t *testing.T) {
+	t.Parallel()
+	tb := setup(t)
+	ctx := context.Background()
+	for range 3 {
+		_, err := tb.bus.PublishNow(ctx, event.Notify{Title: "x", Category: "test"})
+		require.NoError(t, err)
+	}
+	require.NoError(t, tb.db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM events`)
+		return err
+	}))
+	ev, err := tb.bus.PublishNow(ctx, event.Notify{Title: "after", Category: "test"})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), ev.Seq)
+	require.Contains(t, string(ev.Body), `"seq":4,`)
+}
